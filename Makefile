@@ -1,0 +1,52 @@
+# The two commands of the README: `make run` and `make test`. Each installs what it needs.
+# uv manages the environment; it is installed into .tools/ with the machine's own Python,
+# and never downloads a Python of its own.
+
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON_PREFERENCE := only-system
+
+.PHONY: run test install check lint typecheck format migrate interop-deps clean
+
+run: install
+	./.venv/bin/parley serve
+
+test: install interop-deps
+	./.venv/bin/pytest
+
+install: .venv/.installed
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+interop-deps: tests/interop/node_modules/.installed
+
+tests/interop/node_modules/.installed: tests/interop/package.json tests/interop/package-lock.json
+	cd tests/interop && npm ci --no-audit --no-fund
+	touch $@
+
+migrate: install
+	./.venv/bin/parley migrate
+
+lint: install
+	./.venv/bin/ruff check src tests
+	./.venv/bin/ruff format --check src tests
+
+typecheck: install
+	./.venv/bin/mypy
+
+check: lint typecheck test
+
+format: install
+	./.venv/bin/ruff format src tests
+	./.venv/bin/ruff check --fix src tests
+
+clean:
+	rm -rf .venv .tools tests/interop/node_modules

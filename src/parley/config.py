@@ -1,0 +1,101 @@
+"""Settings, read once at start-up from the environment (prefix `PARLEY_`) or `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+
+class Settings(BaseSettings):
+    """Every knob of a Parley process. Defaults are the contract's (docs/api.md)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PARLEY_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Where things live
+    data_dir: Path = Path("./data")
+    database_url: str | None = None  # default: SQLite in the data folder
+    redis_url: str | None = None  # unset: shared state stays in this process
+    migrate_on_start: bool = True
+
+    # Security
+    jwt_secret: str | None = None  # unset: generated once and kept in the data folder
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # argon2id cost: OWASP's second recommended profile (19 MiB, t=2); tests lower both.
+    password_hash_time_cost: int = 2
+    password_hash_memory_kib: int = 19456
+    password_hash_parallelism: int = 1
+
+    # Logging
+    log_format: Literal["console", "json"] = "console"
+    log_level: str = "INFO"
+
+    # Limits (docs/api.md, "Limits")
+    username_min_length: int = 3
+    username_max_length: int = 32
+    email_max_length: int = 254
+    display_name_max_length: int = 64
+    avatar_url_max_length: int = 2048
+    group_name_max_length: int = 100
+    password_min_length: int = 8
+    password_max_length: int = 128
+    message_content_max_chars: int = 4000
+    message_metadata_max_bytes: int = 8 * 1024
+    message_metadata_max_depth: int = 5
+    client_id_max_length: int = 64
+    group_max_participants: int = 1000
+    page_size_default: int = 50
+    page_size_max: int = 100
+    request_body_max_bytes: int = 1024 * 1024
+    socket_packet_max_bytes: int = 1024 * 1024
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 7 * 24 * 3600
+    refresh_grace_seconds: float = 10.0
+
+    # Rate limits (docs/api.md, "Rate limits"); `PARLEY_RATE_LIMITS=off` turns all off.
+    rate_limits: bool = True
+    rate_limit_send_per_second: float = 20.0
+    rate_limit_send_burst: int = 100
+    rate_limit_typing_per_second: float = 5.0
+    rate_limit_typing_burst: int = 5
+    rate_limit_login_per_username_per_minute: int = 10
+    rate_limit_login_per_address_per_minute: int = 60
+    rate_limit_register_per_address_per_hour: int = 30
+    rate_limit_api_per_second: float = 50.0
+    rate_limit_api_burst: int = 200
+
+    # Real time
+    heartbeat_seconds: float = 30.0  # how often clients are expected to send `heartbeat`
+    presence_expiry_seconds: float = 90.0  # a socket nobody refreshes is gone after this
+    # A short wait before announcing `offline`, so a page reload does not flap presence;
+    # the contract allows up to 2 s.
+    presence_offline_delay_seconds: float = 1.0
+    typing_timeout_seconds: float = 6.0  # a typing state not repeated for this long is over
+    engineio_ping_interval_seconds: float = 25.0
+    engineio_ping_timeout_seconds: float = 20.0
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy async URL: plain `postgresql://` gets the asyncpg driver."""
+        url = self.database_url or f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'parley.db'}"
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+        if url.startswith("sqlite://"):
+            url = "sqlite+aiosqlite://" + url.split("://", 1)[1]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")

@@ -1,0 +1,89 @@
+"""The database handle: an async engine, sessions, and the one way to write."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from parley.errors import Unavailable
+
+logger = logging.getLogger(__name__)
+
+# How long a SQLite connection waits for a lock held by another process (a `parley migrate`
+# running beside the server) before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class Database:
+    """Owns the engine. Services write only through `transaction()`.
+
+    SQLite has no row locks, so on SQLite every write transaction of this process runs
+    under one lock: the next `seq` is read and written with no other writer in between.
+    PostgreSQL orders concurrent senders by the row lock on the conversation.
+    """
+
+    def __init__(self, url: str, **engine_options: Any) -> None:
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine = create_async_engine(url, **engine_options)
+            event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
+        else:
+            self.engine = create_async_engine(url, pool_pre_ping=True, **engine_options)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction that commits when the block ends without error."""
+        if self._write_lock is None:
+            async with _unavailable_on_failure(), self.sessions() as session, session.begin():
+                yield session
+            return
+        async with (
+            self._write_lock,
+            _unavailable_on_failure(),
+            self.sessions() as session,
+            session.begin(),
+        ):
+            yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only; it never commits."""
+        async with _unavailable_on_failure(), self.sessions() as session:
+            yield session
+
+    async def ping(self) -> None:
+        async with self.reading() as session:
+            await session.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+@asynccontextmanager
+async def _unavailable_on_failure() -> AsyncIterator[None]:
+    """Translate a lost or unreachable database into the contract's `unavailable`."""
+    try:
+        yield
+    except (OperationalError, InterfaceError, OSError) as exc:
+        logger.error("database unavailable: %s", type(exc).__name__)
+        raise Unavailable("database unavailable") from exc
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run beside the writer; FULL syncs every commit, so an acknowledged
+    # message survives a power cut, not only a crash of the process.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
