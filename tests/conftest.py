@@ -1,0 +1,54 @@
+"""Shared fixtures: a real Parley server per test session, and factories for more."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.clients import ChatSocket, connect
+from tests.support.server import ParleyServer
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ParleyServer]:
+    """One server shared by every test that needs no special settings.
+
+    Tests keep out of each other's way by registering fresh users (`unique_name`).
+    """
+    instance = ParleyServer(tmp_path_factory.mktemp("parley"))
+    instance.start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., ParleyServer]]:
+    """Start servers with their own settings and data; all are stopped after the test."""
+    started: list[ParleyServer] = []
+
+    def make(settings: dict[str, str] | None = None, data_dir: Path | None = None) -> ParleyServer:
+        instance = ParleyServer(data_dir or tmp_path / f"server{len(started)}", settings)
+        instance.start()
+        started.append(instance)
+        return instance
+
+    yield make
+    for instance in started:
+        instance.stop()
+
+
+@pytest.fixture
+async def sockets() -> AsyncIterator[Callable[..., object]]:
+    """`await sockets(base_url, token)` connects a `/chat` socket closed after the test."""
+    opened: list[ChatSocket] = []
+
+    async def open_socket(base_url: str, token: str | None) -> ChatSocket:
+        chat = await connect(base_url, token)
+        opened.append(chat)
+        return chat
+
+    yield open_socket
+    for chat in opened:
+        await chat.disconnect()
