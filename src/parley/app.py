@@ -1,0 +1,133 @@
+"""Composition: settings -> backends -> services -> one ASGI app (REST and Socket.IO)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from parley import health
+from parley.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from parley.api.problems import install_problem_handlers
+from parley.auth import router as auth_router
+from parley.auth.passwords import Passwords
+from parley.auth.service import AuthService
+from parley.auth.tokens import AccessTokens, load_or_create_secret
+from parley.backends.memory import MemoryPresenceStore, MemoryRateLimiter
+from parley.backends.sql_tokens import SqlRefreshTokenStore
+from parley.clock import Clock, SystemClock
+from parley.config import Settings
+from parley.container import Services
+from parley.conversations import events as conversation_events
+from parley.conversations import router as conversations_router
+from parley.conversations.service import ConversationsService
+from parley.db.engine import Database
+from parley.messages import events as message_events
+from parley.messages import router as messages_router
+from parley.messages.service import MessagesService
+from parley.presence import events as presence_events
+from parley.presence.service import PresenceService
+from parley.presence.typing import TypingService
+from parley.ratelimit import RateLimits
+from parley.realtime.server import RealtimeServer
+from parley.users import router as users_router
+from parley.users.service import UsersService
+
+logger = logging.getLogger(__name__)
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    """Every service of one process, wired together; nothing is connected yet."""
+    clock = clock or SystemClock()
+    database = Database(settings.resolved_database_url)
+    rate_limits = RateLimits(MemoryRateLimiter(), settings)
+    access_tokens = AccessTokens(
+        load_or_create_secret(settings.jwt_secret, settings.data_dir),
+        timedelta(seconds=settings.access_token_ttl_seconds),
+        clock,
+    )
+    passwords = Passwords(
+        settings.password_hash_time_cost,
+        settings.password_hash_memory_kib,
+        settings.password_hash_parallelism,
+    )
+    auth = AuthService(
+        database,
+        passwords,
+        access_tokens,
+        SqlRefreshTokenStore(database),
+        rate_limits,
+        settings,
+        clock,
+    )
+    realtime = RealtimeServer(settings, auth.authenticate)
+    presence_store = MemoryPresenceStore()
+    users = UsersService(database, presence_store, settings, clock)
+    conversations = ConversationsService(database, users, realtime, settings, clock)
+    messages = MessagesService(database, realtime, rate_limits, settings, clock)
+    presence = PresenceService(
+        presence_store,
+        database,
+        realtime,
+        conversations.contacts_of,
+        settings.presence_offline_delay_seconds,
+        clock,
+    )
+    typing = TypingService(database, realtime, rate_limits, settings.typing_timeout_seconds, clock)
+
+    conversation_events.register(realtime, conversations)
+    message_events.register(realtime, messages)
+    presence_events.register(realtime, presence, typing)
+    return Services(
+        settings=settings,
+        database=database,
+        realtime=realtime,
+        rate_limits=rate_limits,
+        auth=auth,
+        users=users,
+        conversations=conversations,
+        messages=messages,
+        presence=presence,
+        typing=typing,
+    )
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> Any:
+    """The ASGI application: Socket.IO at `/socket.io/`, the REST API everywhere else."""
+    services = build_services(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        logger.info("parley started", extra={"database": services.database.engine.dialect.name})
+        yield
+        logger.info("parley stopping")
+        await services.realtime.close()
+        await services.presence.close()
+        await services.database.dispose()
+
+    api = FastAPI(
+        title="Parley",
+        summary="A self-hosted real-time chat server",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    api.state.services = services
+    install_problem_handlers(api)
+    for module in (auth_router, users_router, conversations_router, messages_router, health):
+        api.include_router(module.router)
+
+    if settings.cors_origins:
+        api.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    api.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.request_body_max_bytes)
+    api.add_middleware(RequestContextMiddleware)
+    return services.realtime.asgi_app(api)

@@ -1,0 +1,80 @@
+"""The shared state of a Parley deployment, as interfaces.
+
+Each has an embedded implementation (this process or its database) and, for deployments
+of several processes, a Redis one. Services see only these protocols.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+
+PresenceStatus = Literal["online", "away"]
+
+
+class RotationOutcome(enum.Enum):
+    ROTATED = "rotated"  # the token was live (or spent within the grace): here is the next
+    INVALID = "invalid"  # unknown, expired or revoked
+    THEFT = "theft"  # spent before the grace period: the whole family is now revoked
+
+
+@dataclass(frozen=True)
+class Rotation:
+    outcome: RotationOutcome
+    user_id: uuid.UUID | None = None
+    family_id: uuid.UUID | None = None
+
+
+class RefreshTokenStore(Protocol):
+    """Refresh tokens by hash, grouped in families: one family per login."""
+
+    async def issue(
+        self, token_hash: str, family_id: uuid.UUID, user_id: uuid.UUID, expires_at: datetime
+    ) -> None: ...
+
+    async def rotate(
+        self,
+        token_hash: str,
+        next_hash: str,
+        now: datetime,
+        grace: timedelta,
+        next_expires_at: datetime,
+    ) -> Rotation:
+        """Spend `token_hash` and store `next_hash` in its family, atomically.
+
+        A token already spent is honoured again only within `grace` of its spending (two
+        tabs refreshing at once); later, it is taken as stolen and its family is revoked.
+        """
+        ...
+
+    async def revoke_family(self, token_hash: str) -> None:
+        """Revoke every token of the login `token_hash` belongs to; unknown ones are ignored."""
+        ...
+
+
+class PresenceStore(Protocol):
+    """Which sockets each user has, and what each said about the user's status."""
+
+    async def add_socket(self, user_id: uuid.UUID, socket_id: str) -> None: ...
+
+    async def set_socket_status(
+        self, user_id: uuid.UUID, socket_id: str, status: PresenceStatus
+    ) -> None: ...
+
+    async def remove_socket(self, user_id: uuid.UUID, socket_id: str) -> None: ...
+
+    async def statuses(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, PresenceStatus]:
+        """The status of each user who has a socket: online unless every socket said away.
+
+        Users without a socket are left out: they are offline.
+        """
+        ...
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, per_second: float, burst: int) -> float | None:
+        """Take one token from the bucket `key`; return seconds to wait if it is empty."""
+        ...

@@ -1,0 +1,40 @@
+"""`GET /api/health`: whether this process can reach what it depends on."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from parley.api.deps import ServicesDep
+from parley.errors import Unavailable
+from parley.schemas import WireModel
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api", tags=["service"])
+
+
+class HealthChecks(WireModel):
+    database: Literal["ok", "error"]
+    redis: Literal["ok", "error", "disabled"]
+
+
+class Health(WireModel):
+    status: Literal["ok", "error"]
+    checks: HealthChecks
+
+
+@router.get("/health", response_model=Health, responses={503: {"model": Health}})
+async def health(services: ServicesDep) -> JSONResponse:
+    database: Literal["ok", "error"] = "ok"
+    try:
+        await services.database.ping()
+    except Unavailable:
+        database = "error"
+    checks = HealthChecks(database=database, redis="disabled")
+    healthy = database == "ok"
+    body = Health(status="ok" if healthy else "error", checks=checks)
+    return JSONResponse(body.model_dump(mode="json", by_alias=True), 200 if healthy else 503)

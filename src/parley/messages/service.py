@@ -1,0 +1,254 @@
+"""Messages: send, edit, delete, history.
+
+Invariants:
+- `seq` counts from 1 in each conversation without gaps: sending increments
+  `conversations.last_seq` and inserts the message in one transaction.
+- Acknowledged means stored: events go out and the caller gets its answer only after commit.
+- Sending is idempotent on (sender, clientId): the same clientId in the same conversation
+  returns the original message and emits nothing; in another conversation it is a conflict.
+- Sending moves the sender's read marker to the new message (no receipt is emitted).
+- This process emits a conversation's `newMessage` events in `seq` order: sends to one
+  conversation hold its lock from the transaction through the emit.
+- Only the sender edits; the sender or a group owner or admin deletes. A deleted message
+  keeps its id, seq, sender and clientId, with empty content and metadata; deleting it
+  again changes and emits nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+import weakref
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from parley.clock import Clock
+from parley.config import Settings
+from parley.conversations.membership import require_conversation, require_participant
+from parley.conversations.models import Conversation, Participant
+from parley.db.engine import Database
+from parley.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from parley.messages.models import Message
+from parley.messages.schemas import MessageCreate, MessageDeleted, MessagesPage, MessageView
+from parley.ratelimit import RateLimits
+from parley.realtime.interface import Broadcaster, wire
+from parley.validation import check_length, check_metadata, check_not_blank
+
+# Until uploads exist, only text messages are accepted.
+ACCEPTED_TYPES = ("text",)
+
+
+def message_view(message: Message) -> MessageView:
+    return MessageView(
+        id=message.id,
+        conversation_id=message.conversation_id,
+        seq=message.seq,
+        sender_id=message.sender_id,
+        client_id=message.client_id,
+        type=message.type,
+        content=message.content,
+        metadata=message.meta,
+        created_at=message.created_at,
+        edited_at=message.edited_at,
+        deleted_at=message.deleted_at,
+    )
+
+
+class MessagesService:
+    def __init__(
+        self,
+        database: Database,
+        broadcaster: Broadcaster,
+        rate_limits: RateLimits,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self._database = database
+        self._broadcaster = broadcaster
+        self._rate_limits = rate_limits
+        self._settings = settings
+        self._clock = clock
+        self._send_locks: weakref.WeakValueDictionary[uuid.UUID, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def send(
+        self, sender_id: uuid.UUID, conversation_id: uuid.UUID, request: MessageCreate
+    ) -> tuple[MessageView, bool]:
+        """Store and fan out a message; returns it and whether it is new (not a resend)."""
+        message_type = request.type if request.type is not None else "text"
+        metadata = request.metadata if request.metadata is not None else {}
+        s = self._settings
+        check_length("clientId", request.client_id, 1, s.client_id_max_length)
+        if message_type not in ACCEPTED_TYPES:
+            raise ValidationFailed(f"message type must be one of {', '.join(ACCEPTED_TYPES)}")
+        self._check_content(request.content)
+        check_metadata(metadata, s.message_metadata_max_bytes, s.message_metadata_max_depth)
+        await self._rate_limits.send(sender_id)
+
+        lock = self._send_locks.get(conversation_id)
+        if lock is None:
+            lock = self._send_locks[conversation_id] = asyncio.Lock()
+        async with lock:
+            async with self._database.transaction() as session:
+                await require_participant(session, conversation_id, sender_id)
+                original = await _find_by_client_id(session, sender_id, request.client_id)
+                if original is not None:
+                    if original.conversation_id != conversation_id:
+                        raise Conflict("clientId already used in another conversation")
+                    return message_view(original), False
+                message = await self._insert(
+                    session, sender_id, conversation_id, request, message_type, metadata
+                )
+
+            view = message_view(message)
+            await self._broadcaster.to_conversation(conversation_id, "newMessage", wire(view))
+        return view, True
+
+    async def edit(self, editor_id: uuid.UUID, message_id: uuid.UUID, content: str) -> MessageView:
+        self._check_content(content)
+        async with self._database.transaction() as session:
+            message = await _require_visible_message(session, message_id, editor_id)
+            if message.sender_id != editor_id:
+                raise Forbidden("only the sender edits a message")
+            if message.deleted_at is not None:
+                raise Conflict("message is deleted")
+            message.content = content
+            message.edited_at = self._clock.now()
+
+        view = message_view(message)
+        await self._broadcaster.to_conversation(
+            message.conversation_id, "messageEdited", wire(view)
+        )
+        return view
+
+    async def delete(self, deleter_id: uuid.UUID, message_id: uuid.UUID) -> None:
+        async with self._database.transaction() as session:
+            message = await _require_visible_message(session, message_id, deleter_id)
+            if message.sender_id != deleter_id:
+                conversation, deleter = await require_conversation(
+                    session, message.conversation_id, deleter_id
+                )
+                if conversation.type != "group" or deleter.role not in ("owner", "admin"):
+                    raise Forbidden("only the sender or a group owner or admin deletes")
+            if message.deleted_at is not None:
+                return
+            message.deleted_at = self._clock.now()
+            message.content = ""
+            message.meta = {}
+
+        assert message.deleted_at is not None
+        deleted = MessageDeleted(
+            id=message.id,
+            conversation_id=message.conversation_id,
+            seq=message.seq,
+            deleted_at=message.deleted_at,
+        )
+        await self._broadcaster.to_conversation(
+            message.conversation_id, "messageDeleted", wire(deleted)
+        )
+
+    async def history(
+        self,
+        reader_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> MessagesPage:
+        """Newest first below `before` (or from the end), or oldest first above `after`."""
+        if before is not None and after is not None:
+            raise ValidationFailed("give before or after, not both")
+        if (before is not None and before < 0) or (after is not None and after < 0):
+            raise ValidationFailed("seq must not be negative")
+        page_size = self._page_size(limit)
+
+        query = select(Message).where(Message.conversation_id == conversation_id)
+        if after is not None:
+            query = query.where(Message.seq > after).order_by(Message.seq)
+        else:
+            if before is not None:
+                query = query.where(Message.seq < before)
+            query = query.order_by(Message.seq.desc())
+
+        async with self._database.reading() as session:
+            await require_participant(session, conversation_id, reader_id)
+            messages = (await session.scalars(query.limit(page_size + 1))).all()
+        return MessagesPage(
+            items=[message_view(m) for m in messages[:page_size]],
+            has_more=len(messages) > page_size,
+        )
+
+    async def _insert(
+        self,
+        session: AsyncSession,
+        sender_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        request: MessageCreate,
+        message_type: str,
+        metadata: dict[str, Any],
+    ) -> Message:
+        now = self._clock.now()
+        # Taking the next seq locks the conversation row until commit on PostgreSQL.
+        seq = await session.scalar(
+            update(Conversation)
+            .where(Conversation.id == conversation_id)
+            .values(last_seq=Conversation.last_seq + 1, last_activity_at=now)
+            .returning(Conversation.last_seq)
+        )
+        assert seq is not None
+        message = Message(
+            id=uuid.uuid4(),
+            conversation_id=conversation_id,
+            seq=seq,
+            sender_id=sender_id,
+            client_id=request.client_id,
+            type=message_type,
+            content=request.content,
+            meta=metadata,
+            created_at=now,
+            edited_at=None,
+            deleted_at=None,
+        )
+        session.add(message)
+        await session.execute(
+            update(Participant)
+            .where(Participant.conversation_id == conversation_id, Participant.user_id == sender_id)
+            .values(last_read_seq=seq, last_read_at=now)
+        )
+        return message
+
+    def _check_content(self, content: str) -> None:
+        check_length("content", content, 1, self._settings.message_content_max_chars)
+        check_not_blank("content", content)
+
+    def _page_size(self, limit: int | None) -> int:
+        if limit is None:
+            return self._settings.page_size_default
+        if limit < 1:
+            raise ValidationFailed("limit must be at least 1")
+        return min(limit, self._settings.page_size_max)
+
+
+async def _find_by_client_id(
+    session: AsyncSession, sender_id: uuid.UUID, client_id: str
+) -> Message | None:
+    return await session.scalar(
+        select(Message).where(Message.sender_id == sender_id, Message.client_id == client_id)
+    )
+
+
+async def _require_visible_message(
+    session: AsyncSession, message_id: uuid.UUID, user_id: uuid.UUID
+) -> Message:
+    """A message in one of the user's conversations; any other does not exist for them."""
+    message = await session.get(Message, message_id)
+    if message is None:
+        raise NotFound("message not found")
+    try:
+        await require_participant(session, message.conversation_id, user_id)
+    except NotFound:
+        raise NotFound("message not found") from None
+    return message

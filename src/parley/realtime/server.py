@@ -1,0 +1,265 @@
+"""The Socket.IO server behind Parley's own interface.
+
+This is the only module that knows python-socketio. It authenticates connections, keeps
+each socket in its user's room and its conversations' rooms, validates every event's
+payload, turns errors into acknowledgements, and logs one DEBUG line per event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import socketio
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from parley.config import Settings
+from parley.errors import ParleyError, RateLimited, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE = "/chat"
+
+PayloadT = TypeVar("PayloadT", bound=BaseModel)
+
+
+@dataclass
+class SocketContext:
+    """One connected socket: who it is, for the handlers of its events."""
+
+    sid: str
+    user_id: uuid.UUID
+    connected_at: float = field(default_factory=time.monotonic)
+
+
+Handler = Callable[[SocketContext, PayloadT], Awaitable[BaseModel | dict[str, Any]]]
+ConnectHook = Callable[[SocketContext], Awaitable[None]]
+
+
+@dataclass
+class _Route(Generic[PayloadT]):
+    model: type[PayloadT]
+    handler: Handler[PayloadT]
+
+
+def user_room(user_id: uuid.UUID) -> str:
+    return f"user:{user_id}"
+
+
+def conversation_room(conversation_id: uuid.UUID) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def error_ack(error: ParleyError) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": error.code, "message": error.detail}
+    if isinstance(error, RateLimited):
+        body["retryAfter"] = error.retry_after
+    return {"ok": False, "error": body}
+
+
+class RealtimeServer:
+    """Parley's real-time engine: the `/chat` namespace and the `Broadcaster` services use."""
+
+    def __init__(self, settings: Settings, authenticate: Callable[[str], uuid.UUID]) -> None:
+        self._authenticate = authenticate
+        self._routes: dict[str, _Route[Any]] = {}
+        self._on_connect: list[ConnectHook] = []
+        self._on_disconnect: list[ConnectHook] = []
+        self._sockets: dict[str, SocketContext] = {}
+        cors: list[str] | str = settings.cors_origins
+        self._sio = socketio.AsyncServer(
+            async_mode="asgi",
+            cors_allowed_origins=cors or [],
+            max_http_buffer_size=settings.socket_packet_max_bytes,
+            ping_interval=settings.engineio_ping_interval_seconds,
+            ping_timeout=settings.engineio_ping_timeout_seconds,
+            logger=False,
+            engineio_logger=False,
+        )
+        self._sio.on("connect", self._connect, namespace=NAMESPACE)
+        self._sio.on("disconnect", self._disconnect, namespace=NAMESPACE)
+        self._sio.on("*", self._dispatch, namespace=NAMESPACE)
+
+    # Wiring
+
+    def on(self, event: str, model: type[PayloadT], handler: Handler[PayloadT]) -> None:
+        """Handle `event`, whose payload must validate as `model`; the result is the ack."""
+        self._routes[event] = _Route(model, handler)
+
+    def on_connect(self, hook: ConnectHook) -> None:
+        """Run `hook` for each new socket after it has joined its user's room."""
+        self._on_connect.append(hook)
+
+    def on_disconnect(self, hook: ConnectHook) -> None:
+        self._on_disconnect.append(hook)
+
+    def asgi_app(self, other: Any) -> Any:
+        """An ASGI app serving Socket.IO at `/socket.io/` and `other` everywhere else."""
+        return socketio.ASGIApp(self._sio, other_asgi_app=other, socketio_path="socket.io")
+
+    def connected_count(self) -> int:
+        return len(self._sockets)
+
+    async def close(self) -> None:
+        """Disconnect every socket, so clients reconnect elsewhere."""
+        for sid in list(self._sockets):
+            await self._sio.disconnect(sid, namespace=NAMESPACE)
+
+    # Broadcaster
+
+    async def to_conversation(
+        self,
+        conversation_id: uuid.UUID,
+        event: str,
+        payload: dict[str, Any],
+        exclude_user: uuid.UUID | None = None,
+    ) -> None:
+        skip = self._local_sids(exclude_user) if exclude_user is not None else None
+        await self._sio.emit(
+            event,
+            payload,
+            room=conversation_room(conversation_id),
+            skip_sid=skip,
+            namespace=NAMESPACE,
+        )
+
+    async def to_users(
+        self, user_ids: Iterable[uuid.UUID], event: str, payload: dict[str, Any]
+    ) -> None:
+        rooms = [user_room(user_id) for user_id in user_ids]
+        if rooms:
+            await self._sio.emit(event, payload, to=rooms, namespace=NAMESPACE)
+
+    async def join_conversation(
+        self, user_ids: Iterable[uuid.UUID], conversation_id: uuid.UUID
+    ) -> None:
+        room = conversation_room(conversation_id)
+        for user_id in user_ids:
+            for sid in self._local_sids(user_id):
+                await self._sio.enter_room(sid, room, namespace=NAMESPACE)
+
+    async def leave_conversation(
+        self, user_ids: Iterable[uuid.UUID], conversation_id: uuid.UUID
+    ) -> None:
+        room = conversation_room(conversation_id)
+        for user_id in user_ids:
+            for sid in self._local_sids(user_id):
+                await self._sio.leave_room(sid, room, namespace=NAMESPACE)
+
+    async def join_socket(
+        self, socket: SocketContext, conversation_ids: Iterable[uuid.UUID]
+    ) -> None:
+        """Put one socket in the rooms of the given conversations."""
+        for conversation_id in conversation_ids:
+            await self._sio.enter_room(
+                socket.sid, conversation_room(conversation_id), namespace=NAMESPACE
+            )
+
+    def user_socket_count(self, user_id: uuid.UUID) -> int:
+        return len(self._local_sids(user_id))
+
+    def _local_sids(self, user_id: uuid.UUID) -> list[str]:
+        participants = self._sio.manager.get_participants(NAMESPACE, user_room(user_id))
+        return [sid for sid, _ in participants]
+
+    # Socket.IO handlers
+
+    async def _connect(self, sid: str, _environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            if not isinstance(token, str):
+                raise ValidationFailed("auth.token is missing")
+            user_id = self._authenticate(token)
+        except ParleyError:
+            logger.info("socket refused", extra={"sid": sid, "outcome": "unauthorized"})
+            raise socketio.exceptions.ConnectionRefusedError(
+                "unauthorized", {"code": "unauthorized"}
+            ) from None
+
+        context = SocketContext(sid=sid, user_id=user_id)
+        await self._sio.enter_room(sid, user_room(user_id), namespace=NAMESPACE)
+        try:
+            for hook in self._on_connect:
+                await hook(context)
+        except ParleyError as error:
+            await self._sio.leave_room(sid, user_room(user_id), namespace=NAMESPACE)
+            logger.warning("socket refused", extra={"sid": sid, "outcome": error.code})
+            raise socketio.exceptions.ConnectionRefusedError(
+                error.detail, {"code": error.code}
+            ) from None
+        self._sockets[sid] = context
+        logger.info("socket connected", extra={"sid": sid, "user_id": str(user_id)})
+
+    async def _disconnect(self, sid: str, reason: Any = None) -> None:
+        context = self._sockets.pop(sid, None)
+        if context is None:
+            return
+        # The socket leaves its rooms after this handler; hooks must not count it as present.
+        await self._sio.leave_room(sid, user_room(context.user_id), namespace=NAMESPACE)
+        for hook in self._on_disconnect:
+            try:
+                await hook(context)
+            except Exception:
+                logger.exception("disconnect hook failed", extra={"sid": sid})
+        logger.info(
+            "socket disconnected",
+            extra={"sid": sid, "user_id": str(context.user_id), "reason": str(reason)},
+        )
+
+    async def _dispatch(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        correlation_id = uuid.uuid4().hex
+        context = self._sockets.get(sid)
+        outcome = "ok"
+        with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
+            try:
+                ack = await self._handle(context, event, args)
+            except ParleyError as error:
+                outcome = error.code
+                ack = error_ack(error)
+            except Exception:
+                outcome = "internal"
+                logger.exception("socket event failed", extra={"event": event})
+                ack = error_ack(ParleyError("internal error"))
+            logger.debug(
+                "socket event",
+                extra={
+                    "event": event,
+                    "sid": sid,
+                    "user_id": str(context.user_id) if context else None,
+                    "outcome": outcome,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                },
+            )
+        return ack
+
+    async def _handle(
+        self, context: SocketContext | None, event: str, args: tuple[Any, ...]
+    ) -> dict[str, Any]:
+        if context is None:
+            raise ValidationFailed("socket is not connected")
+        route = self._routes.get(event)
+        if route is None:
+            raise ValidationFailed(f"unknown event {event!r}")
+        if len(args) != 1 or not isinstance(args[0], dict):
+            raise ValidationFailed("the payload must be one JSON object")
+        try:
+            payload = route.model.model_validate(args[0])
+        except ValidationError as exc:
+            raise ValidationFailed(describe_validation_error(exc)) from None
+        result = await route.handler(context, payload)
+        (result.model_dump(mode="json", by_alias=True) if isinstance(result, BaseModel) else result)
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """A short, safe summary: where and what, never the offending values."""
+    parts = []
+    for item in error.errors()[:5]:
+        location = ".".join(str(part) for part in item["loc"]) or "payload"
+        parts.append(f"{location}: {item['msg']}")
+    return "; ".join(parts)
