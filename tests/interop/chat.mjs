@@ -28,9 +28,9 @@ function fail(reason) {
   process.exit(1);
 }
 
-function check(condition, message, actual) {
+function check(condition, message, ...actual) {
   if (!condition) {
-    const shown = actual === undefined ? "" : `\n  got: ${JSON.stringify(actual)}`;
+    const shown = actual.length ? `\n  got: ${JSON.stringify(actual[0]) ?? "undefined"}` : "";
     throw new Error(`${message}${shown}`);
   }
 }

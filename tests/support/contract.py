@@ -113,29 +113,28 @@ class SocketContract:
     """Client-to-server event name -> the payload schemas of its acknowledgement."""
 
 
+def _listed_messages(document: dict[str, Any], owner: str) -> list[tuple[str, str]]:
+    """(Socket.IO name, payload schema pointer) of each message the object at `owner` lists."""
+    owner, node = follow_refs(document, owner)
+    listed: list[tuple[str, str]] = []
+    for i in range(len(node.get("messages", []))):
+        pointer, message = follow_refs(document, f"{owner}/messages/{i}")
+        listed.append((message["name"], f"{pointer}/payload"))
+    return listed
+
+
 def read_socket_contract(document: dict[str, Any]) -> SocketContract:
     """Index `document`'s operations: `send` ones are events, `receive` ones with a reply acks."""
     events: dict[str, str] = {}
     acks: dict[str, list[str]] = {}
     for name in document.get("operations", {}):
-        _, operation = follow_refs(document, f"#/operations/{escape_pointer_segment(name)}")
-        messages = [
-            follow_refs(document, f"#/operations/{escape_pointer_segment(name)}/messages/{i}")
-            for i in range(len(operation.get("messages", [])))
-        ]
+        pointer, operation = follow_refs(document, f"#/operations/{escape_pointer_segment(name)}")
+        messages = _listed_messages(document, pointer)
         if operation["action"] == "send":
-            for pointer, message in messages:
-                events[message["name"]] = f"{pointer}/payload"
+            events.update(messages)
         elif "reply" in operation:
-            reply_pointer, reply = follow_refs(
-                document, f"#/operations/{escape_pointer_segment(name)}/reply"
-            )
-            replies = [
-                follow_refs(document, f"{reply_pointer}/messages/{i}")[0] + "/payload"
-                for i in range(len(reply.get("messages", [])))
-            ]
-            for _, message in messages:
-                acks[message["name"]] = replies
+            replies = [payload for _, payload in _listed_messages(document, f"{pointer}/reply")]
+            acks.update((event, replies) for event, _ in messages)
     return SocketContract(events, acks)
 
 

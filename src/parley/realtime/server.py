@@ -224,12 +224,12 @@ class RealtimeServer:
                 ack = error_ack(error)
             except Exception:
                 outcome = "internal"
-                logger.exception("socket event failed", extra={"event": event})
+                logger.exception("socket event failed", extra={"socket_event": event})
                 ack = error_ack(ParleyError("internal error"))
             logger.debug(
                 "socket event",
                 extra={
-                    "event": event,
+                    "socket_event": event,
                     "sid": sid,
                     "user_id": str(context.user_id) if context else None,
                     "outcome": outcome,
@@ -253,7 +253,9 @@ class RealtimeServer:
         except ValidationError as exc:
             raise ValidationFailed(describe_validation_error(exc)) from None
         result = await route.handler(context, payload)
-        (result.model_dump(mode="json", by_alias=True) if isinstance(result, BaseModel) else result)
+        if isinstance(result, BaseModel):
+            return {"ok": True, "data": result.model_dump(mode="json", by_alias=True)}
+        return {"ok": True, "data": result}
 
 
 def describe_validation_error(error: ValidationError) -> str:
