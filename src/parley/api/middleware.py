@@ -111,7 +111,7 @@ class BodySizeLimitMiddleware:
 def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if REQUEST_ID_PATTERN.fullmatch(candidate):
                 return candidate
     return uuid.uuid4().hex

@@ -52,7 +52,7 @@ async def list_conversations(
     limit: Limit = None,
     before: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ConversationPage:
-    return await conversations.list(caller, limit, before)
+    return await conversations.list_conversations(caller, limit, before)
 
 
 @router.get("/{conversation_id}")

@@ -161,7 +161,7 @@ class ConversationsService:
             views = await self._views(session, caller_id, [conversation_id], PARTICIPANTS_IN_DETAIL)
         return views[0]
 
-    async def list(
+    async def list_conversations(
         self, caller_id: uuid.UUID, limit: int | None, before: str | None
     ) -> ConversationPage:
         """The caller's conversations, latest activity first, ties by id."""
@@ -394,8 +394,9 @@ class ConversationsService:
             .correlate(Conversation)
             .scalar_subquery()
         )
-        columns = [Conversation, participant_count.label("participant_count"), last_message]
-        query = select(*columns).outerjoin(
+        query = select(
+            Conversation, participant_count.label("participant_count"), last_message
+        ).outerjoin(
             last_message,
             and_(
                 last_message.c.conversation_id == Conversation.id,
@@ -429,7 +430,7 @@ class ConversationsService:
                 )
             by_id[conversation.id] = ConversationView(
                 id=conversation.id,
-                type=conversation.type,  # type: ignore[arg-type]  # checked on write
+                type=conversation.type,
                 name=conversation.name,
                 participant_count=row.participant_count,
                 participants=participants.get(conversation.id, []),
@@ -478,7 +479,7 @@ class ConversationsService:
         return [
             ParticipantView(
                 **public.model_dump(),
-                role=participant.role,  # type: ignore[arg-type]  # checked on write
+                role=participant.role,
                 joined_at=participant.joined_at,
                 last_read_seq=participant.last_read_seq,
                 last_read_at=participant.last_read_at,
