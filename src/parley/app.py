@@ -34,6 +34,7 @@ from parley.presence import events as presence_events
 from parley.presence.service import PresenceService
 from parley.presence.typing import TypingService
 from parley.ratelimit import RateLimits
+from parley.realtime.interface import Broadcaster
 from parley.realtime.server import RealtimeServer
 from parley.users import router as users_router
 from parley.users.service import UsersService
@@ -41,8 +42,13 @@ from parley.users.service import UsersService
 logger = logging.getLogger(__name__)
 
 
-def build_services(settings: Settings, clock: Clock | None = None) -> Services:
-    """Every service of one process, wired together; nothing is connected yet."""
+def build_services(
+    settings: Settings, clock: Clock | None = None, broadcaster: Broadcaster | None = None
+) -> Services:
+    """Every service of one process, wired together; nothing is connected yet.
+
+    `broadcaster` replaces the Socket.IO server as the services' way out, for unit tests.
+    """
     clock = clock or SystemClock()
     database = Database(settings.resolved_database_url)
     rate_limits = RateLimits(MemoryRateLimiter(), settings)
@@ -66,19 +72,20 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         clock,
     )
     realtime = RealtimeServer(settings, auth.authenticate)
+    out: Broadcaster = broadcaster or realtime
     presence_store = MemoryPresenceStore()
     users = UsersService(database, presence_store, settings, clock)
-    conversations = ConversationsService(database, users, realtime, settings, clock)
-    messages = MessagesService(database, realtime, rate_limits, settings, clock)
+    conversations = ConversationsService(database, users, out, settings, clock)
+    messages = MessagesService(database, out, rate_limits, settings, clock)
     presence = PresenceService(
         presence_store,
         database,
-        realtime,
+        out,
         conversations.contacts_of,
         settings.presence_offline_delay_seconds,
         clock,
     )
-    typing = TypingService(database, realtime, rate_limits, settings.typing_timeout_seconds, clock)
+    typing = TypingService(database, out, rate_limits, settings.typing_timeout_seconds, clock)
 
     conversation_events.register(realtime, conversations)
     message_events.register(realtime, messages)
