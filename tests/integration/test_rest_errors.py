@@ -22,6 +22,7 @@ from tests.integration.helpers import (
     new_client_id,
     register_many,
     send_message,
+    unknown_id,
 )
 from tests.support.clients import PASSWORD, Account, api_client, register, unique_name
 from tests.support.server import ParleyServer
@@ -403,7 +404,7 @@ AUTHENTICATED = [
 
 BAD_AUTHORIZATION = {
     "missing": None,
-    "empty_bearer": "Bearer ",
+    "scheme_only": "Bearer",
     "garbage_bearer": "Bearer garbage",
     "basic_scheme": "Basic dXNlcjpwYXNz",
     "token_without_scheme": "eyJhbGciOiJIUzI1NiJ9.e30.c2ln",
@@ -415,15 +416,24 @@ BAD_AUTHORIZATION = {
 async def test_missing_or_garbage_authorization_is_unauthorized(
     server: ParleyServer, method: str, path: str, authorization: str
 ) -> None:
+    """Authentication comes first: the ids need not exist and the body need not be valid."""
+    header = BAD_AUTHORIZATION[authorization]
+    headers = {"Authorization": header} if header is not None else {}
+    url = path.format(cid=unknown_id(), mid=unknown_id(), uid=unknown_id())
     async with client(server.url) as api:
-        alice, cid, mid = await direct_with_message(api, server.url)
-        header = BAD_AUTHORIZATION[authorization]
-        headers = {"Authorization": header} if header is not None else {}
         response = await api.request(
-            method,
-            path.format(cid=cid, mid=mid, uid=alice.id),
-            json={} if method in ("POST", "PATCH") else None,
-            headers=headers,
+            method, url, json={} if method in ("POST", "PATCH") else None, headers=headers
+        )
+
+    assert_problem(response, 401, "unauthorized")
+
+
+async def test_expired_looking_but_unsigned_token_is_unauthorized(server: ParleyServer) -> None:
+    account = await register(server.url)
+    header, payload, _ = account.access_token.split(".")
+    async with client(server.url) as api:
+        response = await api.get(
+            "/api/users/me", headers={"Authorization": f"Bearer {header}.{payload}"}
         )
 
     assert_problem(response, 401, "unauthorized")
