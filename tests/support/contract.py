@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,9 @@ ERROR_STATUS: dict[str, int] = {
 
 # docs/api.md: ISO 8601 in UTC with millisecond precision and a `Z` suffix.
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+
+# docs/api.md names every time member `...At` (createdAt, lastSeenAt, readAt, ...).
+TIME_MEMBER = re.compile(r"[a-z][A-Za-z]*At")
 
 # Errors the contract gives a body other than problem details: (method, path template, status).
 # `GET /api/health` answers 503 with its own `{status, checks}` shape.
@@ -274,6 +278,27 @@ def openapi_for(base_url: str) -> OpenApi:
     return OpenApi(uri, document, Registry().with_resource(uri, resource), templates)
 
 
+def malformed_times(node: Any, where: str = "$") -> Iterator[str]:
+    """The locations in a JSON value of `...At` members neither null nor a contract timestamp.
+
+    FastAPI's document says only `string` for a time the server formats itself, so this is
+    where REST times are held to the contract's format.
+    """
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if (
+                TIME_MEMBER.fullmatch(key)
+                and value is not None
+                and not (isinstance(value, str) and TIMESTAMP.fullmatch(value))
+            ):
+                yield f"{where}.{key} = {value!r}"
+            else:
+                yield from malformed_times(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from malformed_times(item, f"{where}[{i}]")
+
+
 def _media_type(response: httpx.Response) -> str:
     content_type: str = response.headers.get("content-type", "")
     return content_type.split(";")[0].strip().lower()
@@ -367,7 +392,8 @@ def validate_response(response: httpx.Response) -> None:
     Every error (status >= 400), including those of unknown paths and wrong methods, must be
     the contract's problem details, and is checked against the documented schema for its
     status too when there is one; a success must be documented (its status, media type and
-    JSON body); a 204 must have no body. Responses outside `/api` (the web client,
+    JSON body); a 204 must have no body; every `...At` member of a JSON body is null or a
+    contract timestamp. Responses outside `/api` (the web client,
     `/openapi.json`, `/docs`) are not checked. The response body must have been read.
 
     Raises:
@@ -387,6 +413,10 @@ def validate_response(response: httpx.Response) -> None:
 
     if status == 204 and response.content:
         raise AssertionError(f"{label}: a 204 must have no body, got {response.text[:300]!r}")
+    if response.content and _is_json(_media_type(response)):
+        bad_times = list(malformed_times(_json_body(label, response)))
+        if bad_times:
+            raise AssertionError(f"{label}: times not in the contract's format: {bad_times}")
     if status >= 400 and not exempt:
         _check_problem(label, response)
     elif found is None:

@@ -316,6 +316,7 @@ class Item(BaseModel):
     id: uuid.UUID
     name: str
     createdAt: datetime
+    due: datetime | None = None  # a time not named `...At`: only its schema format checks it
 
 
 class Profile(BaseModel):
@@ -411,7 +412,9 @@ GOOD_RESPONSES: list[Case] = [
 BAD_RESPONSES: list[tuple[Case, str]] = [
     (("GET", "/api/items/x", 200, {**ITEM, "name": 1}, JSON, {}), "is not of type"),
     (("GET", "/api/items/x", 200, {**ITEM, "id": "42"}, JSON, {}), "is not a 'uuid'"),
-    (("GET", "/api/items/x", 200, {**ITEM, "createdAt": NOW[:-5] + "Z"}, JSON, {}), "date-time"),
+    (("GET", "/api/items/x", 200, {**ITEM, "createdAt": NOW[:-5] + "Z"}, JSON, {}), "$.createdAt"),
+    (("GET", "/api/items/x", 200, {**ITEM, "due": NOW[:-5] + "Z"}, JSON, {}), "'date-time'"),
+    (("GET", "/api/health", 200, {"status": "ok", "checkedAt": 1}, JSON, {}), "$.checkedAt = 1"),
     (("GET", "/api/items/me", 200, ITEM, JSON, {}), "'username' is a required property"),
     (("POST", "/api/items", 200, ITEM, JSON, {}), "lists no 200 response"),
     (("GET", "/api/items/x", 200, "<p>", "text/html", {}), "text/html is not documented"),
