@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.socket_helpers import (
+from tests.integration.helpers import (
     OpenSocket,
     ServerFactory,
-    create_direct,
-    create_group,
     new_client_id,
     ok,
     send,
+    start_direct,
+    start_group,
 )
 from tests.support.clients import Account, api_client, register
 
@@ -43,8 +43,8 @@ async def test_restart_keeps_history_conversations_unread_counts_and_tokens(
     server = server_factory()
     alice = await register(server.url, "alice")
     bob = await register(server.url, "bob")
-    direct = await create_direct(server.url, alice, bob)
-    group = await create_group(server.url, bob, [alice], name="Before the restart")
+    direct = await start_direct(server.url, alice, bob)
+    group = await start_group(server.url, bob, [alice], name="Before the restart")
     alice_socket = await sockets(server.url, alice.access_token)
     bob_socket = await sockets(server.url, bob.access_token)
     first_client_id = new_client_id()

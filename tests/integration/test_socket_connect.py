@@ -16,15 +16,15 @@ from typing import Any
 import jwt
 import pytest
 
-from tests.integration.socket_helpers import (
+from tests.integration.helpers import (
     OpenSocket,
     ServerFactory,
     about,
-    create_direct,
-    create_group,
     ok,
     refused_connect_error,
     send,
+    start_direct,
+    start_group,
 )
 from tests.support.clients import Account, register
 from tests.support.server import ParleyServer
@@ -95,7 +95,7 @@ async def test_connect_with_valid_token_joins_conversation_rooms(
 ) -> None:
     alice = await register(server.url, "alice")
     bob = await register(server.url, "bob")
-    conversation = await create_direct(server.url, alice, bob)
+    conversation = await start_direct(server.url, alice, bob)
 
     alice_socket = await sockets(server.url, alice.access_token)
     bob_socket = await sockets(server.url, bob.access_token)
@@ -110,8 +110,8 @@ async def test_connect_with_valid_token_joins_every_conversation_of_the_user(
 ) -> None:
     alice = await register(server.url, "alice")
     others = [await register(server.url, "other") for _ in range(3)]
-    direct = await create_direct(server.url, others[0], alice)
-    group = await create_group(server.url, others[1], [alice, others[2]])
+    direct = await start_direct(server.url, others[0], alice)
+    group = await start_group(server.url, others[1], [alice, others[2]])
 
     alice_socket = await sockets(server.url, alice.access_token)
     sent_direct = await send(
@@ -133,7 +133,7 @@ async def test_connect_with_valid_token_joins_the_user_room(
     alice_socket = await sockets(server.url, alice.access_token)
 
     # A conversation created after connecting is announced through the user's room.
-    conversation = await create_group(server.url, bob, [alice])
+    conversation = await start_group(server.url, bob, [alice])
 
     await alice_socket.wait_for("conversationUpdated", about(conversation["id"]))
 
@@ -161,29 +161,20 @@ async def test_connect_with_forged_token_is_refused_unauthorized(
     assert_unauthorized(connect_error)
 
 
-async def test_connect_with_expired_token_is_refused_unauthorized(
-    server_factory: ServerFactory,
-) -> None:
-    short_lived = server_factory({"PARLEY_ACCESS_TOKEN_TTL_SECONDS": "1"})
-    alice = await register(short_lived.url, "alice")
-
-    await asyncio.sleep(1.5)  # the token's lifetime is the timer under test
-
-    assert_unauthorized(await refused_connect_error(short_lived.url, {"token": alice.access_token}))
-
-
-async def test_socket_connected_before_expiry_stays_authorized(
+async def test_expired_token_is_refused_while_a_socket_connected_before_stays_authorized(
     server_factory: ServerFactory, sockets: OpenSocket
 ) -> None:
     short_lived = server_factory({"PARLEY_ACCESS_TOKEN_TTL_SECONDS": "1"})
     alice = await register(short_lived.url, "alice")
     bob = await register(short_lived.url, "bob")
-    conversation = await create_direct(short_lived.url, bob, alice)
+    conversation = await start_direct(short_lived.url, bob, alice)
     alice_socket = await sockets(short_lived.url, alice.access_token)
 
     await asyncio.sleep(1.5)  # the token's lifetime is the timer under test
 
+    refusal = await refused_connect_error(short_lived.url, {"token": alice.access_token})
     message = await send(alice_socket, conversation["id"], "my token expired, my socket did not")
+    assert_unauthorized(refusal)
     assert message["content"] == "my token expired, my socket did not"
 
 
@@ -192,7 +183,7 @@ async def test_refused_connection_leaves_the_server_serving_others(
 ) -> None:
     alice = await register(server.url, "alice")
     bob = await register(server.url, "bob")
-    conversation = await create_direct(server.url, alice, bob)
+    conversation = await start_direct(server.url, alice, bob)
     alice_socket = await sockets(server.url, alice.access_token)
 
     assert_unauthorized(await refused_connect_error(server.url, {"token": "not-a-token"}))

@@ -17,15 +17,17 @@ from typing import Any
 import pytest
 import socketio
 
-from tests.integration.socket_helpers import (
+from tests.integration.helpers import (
     OpenSocket,
     ServerFactory,
+    assert_none_on,
     assert_socket_still_works,
-    create_direct,
     error_of,
     new_client_id,
     ok,
     send,
+    start_direct,
+    start_group,
     wait_disconnected,
 )
 from tests.support.clients import Account, ChatSocket, api_client, register
@@ -53,7 +55,7 @@ async def make_scene(base_url: str, sockets: OpenSocket) -> Scene:
     alice = await register(base_url, "alice")
     bob = await register(base_url, "bob")
     stranger = await register(base_url, "stranger")
-    conversation = await create_direct(base_url, alice, bob)
+    conversation = await start_direct(base_url, alice, bob)
     alice_socket = await sockets(base_url, alice.access_token)
     message = await send(alice_socket, conversation["id"], "the message")
     return Scene(
@@ -442,7 +444,7 @@ async def test_sends_over_the_burst_are_rate_limited_with_retry_after(
     )
     alice = await register(limited.url, "alice")
     bob = await register(limited.url, "bob")
-    conversation_id = (await create_direct(limited.url, alice, bob))["id"]
+    conversation_id = (await start_direct(limited.url, alice, bob))["id"]
     alice_socket = await sockets(limited.url, alice.access_token)
     bob_socket = await sockets(limited.url, bob.access_token)
 
@@ -483,7 +485,7 @@ async def test_rest_and_socket_sends_share_one_rate_limit(
     )
     alice = await register(limited.url, "alice")
     bob = await register(limited.url, "bob")
-    conversation_id = (await create_direct(limited.url, alice, bob))["id"]
+    conversation_id = (await start_direct(limited.url, alice, bob))["id"]
     alice_socket = await sockets(limited.url, alice.access_token)
     for i in range(3):
         await send(alice_socket, conversation_id, f"{i}")
@@ -521,7 +523,7 @@ async def test_packet_over_the_size_cap_closes_that_connection_only(
     capped = server_factory({"PARLEY_SOCKET_PACKET_MAX_BYTES": "4096"})
     alice = await register(capped.url, "alice")
     bob = await register(capped.url, "bob")
-    conversation_id = (await create_direct(capped.url, alice, bob))["id"]
+    conversation_id = (await start_direct(capped.url, alice, bob))["id"]
     victim, other_tab = (
         await sockets(capped.url, alice.access_token),
         await sockets(capped.url, alice.access_token),
@@ -570,3 +572,30 @@ async def test_socket_still_works_after_every_kind_of_error(
 
     await assert_socket_still_works(chat, scene.conversation_id)
     await scene.bob_socket.wait_for("newMessage", lambda m: m["content"] == "still here")
+
+
+async def test_group_owner_may_not_edit_a_members_message(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    alice = await register(server.url, "alice")
+    bob = await register(server.url, "bob")
+    conversation = await start_group(server.url, alice, [bob])
+    alice_socket = await sockets(server.url, alice.access_token)
+    bob_socket = await sockets(server.url, bob.access_token)
+    message = await send(bob_socket, conversation["id"], "only I edit this")
+
+    ack = await alice_socket.call("editMessage", {"messageId": message["id"], "content": "owned"})
+
+    assert error_of(ack)["code"] == "forbidden", ack
+    await assert_none_on([alice_socket, bob_socket], "messageEdited")
+
+
+async def test_client_id_of_64_characters_is_accepted(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    scene = await make_scene(server.url, sockets)
+    client_id = "c" * 64
+
+    message = await send(scene.alice_socket, scene.conversation_id, "long id", client_id)
+
+    assert message["clientId"] == client_id

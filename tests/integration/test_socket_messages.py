@@ -12,12 +12,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from tests.integration.socket_helpers import (
+from tests.integration.helpers import (
     OpenSocket,
     about,
     assert_none_on,
-    create_direct,
-    create_group,
     error_code,
     new_client_id,
     ok,
@@ -25,6 +23,8 @@ from tests.integration.socket_helpers import (
     parse_time,
     rest_send,
     send,
+    start_direct,
+    start_group,
     wait_all,
 )
 from tests.support.clients import Account, ChatSocket, api_client, register
@@ -58,7 +58,7 @@ async def make_group(base_url: str, sockets: OpenSocket) -> Group:
     bob = await register(base_url, "bob")
     carol = await register(base_url, "carol")
     stranger = await register(base_url, "stranger")
-    conversation = await create_group(base_url, alice, [bob, carol])
+    conversation = await start_group(base_url, alice, [bob, carol])
     return Group(
         conversation,
         alice,
@@ -214,7 +214,7 @@ async def test_same_client_id_in_another_conversation_is_conflict(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
     group = await make_group(server.url, sockets)
-    direct = await create_direct(server.url, group.alice, group.bob)
+    direct = await start_direct(server.url, group.alice, group.bob)
     client_id = new_client_id()
     await send(group.alice_tabs[0], group.id, "in the group", client_id)
 
@@ -465,7 +465,7 @@ async def test_sync_default_page_is_50_and_a_larger_limit_is_capped_at_100(
 ) -> None:
     alice = await register(server.url, "alice")
     bob = await register(server.url, "bob")
-    conversation = await create_direct(server.url, alice, bob)
+    conversation = await start_direct(server.url, alice, bob)
     alice_socket = await sockets(server.url, alice.access_token)
     for i in range(101):
         await send(alice_socket, conversation["id"], f"m{i}")
@@ -515,3 +515,20 @@ async def test_burst_of_50_sends_arrives_in_seq_order(
         await chat.wait_for("newMessage", lambda m: m["seq"] == 50, timeout=10)
         seqs = [m["seq"] for m in chat.received("newMessage", about(group.id))]
         assert seqs == list(range(1, 51)), seqs
+
+
+async def test_group_admin_deletes_a_members_message(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    group = await make_group(server.url, sockets)
+    async with api_client(server.url, group.alice.access_token) as api:
+        promoted = await api.patch(
+            f"/api/conversations/{group.id}/participants/{group.bob.id}", json={"role": "admin"}
+        )
+    assert promoted.status_code == 200, promoted.text
+    original = await send(group.carol_tabs[0], group.id, "moderate me")
+
+    ack = await group.bob_tabs[0].call("deleteMessage", {"messageId": original["id"]})
+
+    assert ok(ack) == {"id": original["id"]}
+    await wait_all(group.participant_sockets, "messageDeleted", lambda e: e["id"] == original["id"])

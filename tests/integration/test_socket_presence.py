@@ -15,21 +15,21 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tests.integration.socket_helpers import (
+from tests.integration.helpers import (
     OFFLINE_WITHIN_SECONDS,
     OpenSocket,
     assert_none_on,
     by_user,
-    create_direct,
-    create_group,
-    get_user,
+    fetch_user,
     ok,
     open_tabs,
     parse_time,
+    start_direct,
+    start_group,
     wait_all,
     wait_count,
 )
-from tests.support.clients import Account, ChatSocket, register
+from tests.support.clients import Account, ChatSocket, api_client, register
 from tests.support.server import ParleyServer
 
 # Longer than the session server's offline delay (0.2 s), with room for scheduling.
@@ -50,7 +50,7 @@ async def make_watchers(base_url: str, sockets: OpenSocket) -> Watchers:
     alice = await register(base_url, "alice")
     bob = await register(base_url, "bob")
     stranger = await register(base_url, "stranger")
-    await create_direct(base_url, alice, bob)
+    await start_direct(base_url, alice, bob)
     return Watchers(
         alice,
         bob,
@@ -80,8 +80,8 @@ async def test_online_is_announced_once_to_a_user_sharing_several_conversations(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
     w = await make_watchers(server.url, sockets)
-    await create_group(server.url, w.bob, [w.alice], name="Also")
-    await create_group(server.url, w.alice, [w.bob], name="Again")
+    await start_group(server.url, w.bob, [w.alice], name="Also")
+    await start_group(server.url, w.alice, [w.bob], name="Again")
 
     await sockets(server.url, w.alice.access_token)
 
@@ -117,7 +117,7 @@ async def test_closing_one_of_two_tabs_keeps_the_user_online(
     await assert_none_on(
         w.bob_tabs, "presence", by_user(w.alice.id, status="offline"), SETTLE_SECONDS
     )
-    seen = await get_user(server.url, w.bob, w.alice.id)
+    seen = await fetch_user(server.url, w.bob, w.alice.id)
     assert seen["presence"] == "online"
     assert seen["lastSeenAt"] is None
 
@@ -151,12 +151,12 @@ async def test_rest_user_shows_presence_while_connected_and_after_leaving(
     alice_socket = await sockets(server.url, w.alice.access_token)
     await w.bob_tabs[0].wait_for("presence", by_user(w.alice.id, status="online"))
 
-    online = await get_user(server.url, w.bob, w.alice.id)
+    online = await fetch_user(server.url, w.bob, w.alice.id)
     await alice_socket.disconnect()
     await w.bob_tabs[0].wait_for(
         "presence", by_user(w.alice.id, status="offline"), OFFLINE_WITHIN_SECONDS
     )
-    offline = await get_user(server.url, w.bob, w.alice.id)
+    offline = await fetch_user(server.url, w.bob, w.alice.id)
 
     assert (online["presence"], online["lastSeenAt"]) == ("online", None)
     assert offline["presence"] == "offline"
@@ -169,7 +169,7 @@ async def test_user_who_never_connected_is_offline(
 ) -> None:
     w = await make_watchers(server.url, sockets)
 
-    seen = await get_user(server.url, w.bob, w.alice.id)
+    seen = await fetch_user(server.url, w.bob, w.alice.id)
 
     assert seen["presence"] == "offline"
 
@@ -184,7 +184,7 @@ async def test_away_from_every_tab_makes_away_and_one_tab_back_makes_online(
     await heartbeat(alice_tabs[0], "away")
     await heartbeat(alice_tabs[1], "away")
     away = await wait_all(w.bob_tabs, "presence", by_user(w.alice.id, status="away"))
-    seen_away = await get_user(server.url, w.bob, w.alice.id)
+    seen_away = await fetch_user(server.url, w.bob, w.alice.id)
     await heartbeat(alice_tabs[1], "online")
     back = [
         (await wait_count(tab, "presence", by_user(w.alice.id, status="online"), 2))[-1]
@@ -198,7 +198,7 @@ async def test_away_from_every_tab_makes_away_and_one_tab_back_makes_online(
         statuses = [p["status"] for p in tab.received("presence", by_user(w.alice.id))]
         assert statuses == ["online", "away", "online"], statuses
     assert back[0]["lastSeenAt"] is None
-    assert (await get_user(server.url, w.bob, w.alice.id))["presence"] == "online"
+    assert (await fetch_user(server.url, w.bob, w.alice.id))["presence"] == "online"
     for tab in alice_tabs:
         assert tab.received("presence", by_user(w.alice.id)) == []
 
@@ -213,7 +213,7 @@ async def test_away_from_one_of_two_tabs_stays_online(
     await heartbeat(alice_tabs[0], "away")
 
     await assert_none_on(w.bob_tabs, "presence", by_user(w.alice.id, status="away"))
-    assert (await get_user(server.url, w.bob, w.alice.id))["presence"] == "online"
+    assert (await fetch_user(server.url, w.bob, w.alice.id))["presence"] == "online"
 
 
 async def test_repeated_away_does_not_announce_again(
@@ -255,7 +255,7 @@ async def test_a_new_tab_while_away_brings_the_user_back_online(
     await sockets(server.url, w.alice.access_token)
 
     await wait_count(w.bob_tabs[0], "presence", by_user(w.alice.id, status="online"), 2)
-    assert (await get_user(server.url, w.bob, w.alice.id))["presence"] == "online"
+    assert (await fetch_user(server.url, w.bob, w.alice.id))["presence"] == "online"
 
 
 async def test_closing_the_only_online_tab_leaves_the_user_away(
@@ -272,7 +272,7 @@ async def test_closing_the_only_online_tab_leaves_the_user_away(
     await w.bob_tabs[0].wait_for(
         "presence", by_user(w.alice.id, status="away"), OFFLINE_WITHIN_SECONDS
     )
-    assert (await get_user(server.url, w.bob, w.alice.id))["presence"] == "away"
+    assert (await fetch_user(server.url, w.bob, w.alice.id))["presence"] == "away"
 
 
 async def test_coming_back_after_offline_announces_online_again(
@@ -291,3 +291,36 @@ async def test_coming_back_after_offline_announces_online_again(
     await wait_count(w.bob_tabs[0], "presence", by_user(w.alice.id, status="online"), 2)
     statuses = [p["status"] for p in w.bob_tabs[0].received("presence", by_user(w.alice.id))]
     assert statuses == ["online", "offline", "online"]
+
+
+async def test_presence_reaches_a_user_who_starts_sharing_a_conversation_later(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    alice = await register(server.url, "alice")
+    bob = await register(server.url, "bob")
+    alice_socket = await sockets(server.url, alice.access_token)
+    bob_socket = await sockets(server.url, bob.access_token)
+    await start_group(server.url, bob, [alice], name="Now we share")
+
+    await heartbeat(alice_socket, "away")
+
+    await bob_socket.wait_for("presence", by_user(alice.id, status="away"))
+
+
+async def test_presence_stops_reaching_a_user_removed_from_the_only_shared_conversation(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    alice = await register(server.url, "alice")
+    bob = await register(server.url, "bob")
+    conversation = await start_group(server.url, alice, [bob])
+    alice_socket = await sockets(server.url, alice.access_token)
+    bob_socket = await sockets(server.url, bob.access_token)
+    async with api_client(server.url, alice.access_token) as api:
+        response = await api.delete(
+            f"/api/conversations/{conversation['id']}/participants/{bob.id}"
+        )
+    assert response.status_code == 204, response.text
+
+    await heartbeat(alice_socket, "away")
+
+    await assert_none_on([bob_socket], "presence", by_user(alice.id))

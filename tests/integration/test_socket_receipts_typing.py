@@ -12,18 +12,18 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from tests.integration.socket_helpers import (
+from tests.integration.helpers import (
     OpenSocket,
     ServerFactory,
     about,
     assert_none_on,
-    create_group,
     error_of,
-    get_conversation,
+    fetch_conversation,
     ok,
     open_tabs,
     parse_time,
     send,
+    start_group,
     wait_all,
     wait_count,
 )
@@ -58,7 +58,7 @@ async def make_trio(base_url: str, sockets: OpenSocket) -> Trio:
     bob = await register(base_url, "bob")
     carol = await register(base_url, "carol")
     stranger = await register(base_url, "stranger")
-    conversation = await create_group(base_url, alice, [bob, carol])
+    conversation = await start_group(base_url, alice, [bob, carol])
     return Trio(
         conversation,
         alice,
@@ -122,7 +122,7 @@ async def test_mark_read_lowers_the_readers_unread_count(
 
     await mark_read(trio.bob_tabs[0], trio.id, 2)
 
-    conversation = await get_conversation(server.url, trio.bob, trio.id)
+    conversation = await fetch_conversation(server.url, trio.bob, trio.id)
     assert conversation["unreadCount"] == 1
     [bob] = [p for p in conversation["participants"] if p["id"] == trio.bob.id]
     assert bob["lastReadSeq"] == 2
@@ -196,7 +196,7 @@ async def test_sending_moves_the_senders_marker_without_a_read_receipt(
 
     assert data == {"lastReadSeq": 3}
     await assert_none_on(trio.everyone, "readReceipt")
-    conversation = await get_conversation(server.url, trio.alice, trio.id)
+    conversation = await fetch_conversation(server.url, trio.alice, trio.id)
     assert conversation["unreadCount"] == 0
 
 
@@ -265,7 +265,7 @@ async def test_last_socket_leaving_stops_typing_for_the_others(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
     trio = await make_trio(server.url, sockets)
-    elsewhere = await create_group(server.url, trio.alice, [trio.bob], name="Elsewhere")
+    elsewhere = await start_group(server.url, trio.alice, [trio.bob], name="Elsewhere")
     ok(await trio.alice_tabs[0].call("typing", {"conversationId": trio.id, "isTyping": True}))
     await wait_all([*trio.bob_tabs, *trio.carol_tabs], "userTyping", typing_of(trio.alice.id))
 
@@ -301,7 +301,7 @@ async def test_typing_over_the_rate_limit_is_rate_limited_with_retry_after(
     limited = server_factory({"PARLEY_RATE_LIMITS": "on"})
     alice = await register(limited.url, "alice")
     bob = await register(limited.url, "bob")
-    conversation = await create_group(limited.url, alice, [bob])
+    conversation = await start_group(limited.url, alice, [bob])
     alice_socket = await sockets(limited.url, alice.access_token)
     bob_socket = await sockets(limited.url, bob.access_token)
 
@@ -332,7 +332,7 @@ async def test_typing_rate_limit_counts_every_tab_of_the_user(
     limited = server_factory({"PARLEY_RATE_LIMITS": "on"})
     alice = await register(limited.url, "alice")
     bob = await register(limited.url, "bob")
-    conversation = await create_group(limited.url, alice, [bob])
+    conversation = await start_group(limited.url, alice, [bob])
     tabs = await open_tabs(sockets, limited.url, alice, 2)
 
     acks = [
@@ -343,3 +343,14 @@ async def test_typing_rate_limit_counts_every_tab_of_the_user(
     codes = [error_of(ack)["code"] for ack in acks if ack.get("ok") is False]
     assert codes, acks
     assert set(codes) == {"rate_limited"}
+
+
+async def test_mark_read_in_an_empty_conversation_acks_zero_and_emits_nothing(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    trio = await make_trio(server.url, sockets)
+
+    data = await mark_read(trio.bob_tabs[0], trio.id, 5)
+
+    assert data == {"lastReadSeq": 0}
+    await assert_none_on(trio.everyone, "readReceipt")

@@ -8,19 +8,21 @@ its participants (and to one who was just removed).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
-from tests.integration.socket_helpers import (
+from tests.integration.helpers import (
     OpenSocket,
     about,
     assert_none_on,
-    create_group,
     error_code,
     new_client_id,
     open_tabs,
     send,
+    start_direct,
+    start_group,
     wait_all,
 )
 from tests.support.clients import ChatSocket, api_client, register
@@ -76,7 +78,7 @@ async def test_new_participant_can_send_right_after_creation(
     bob = await register(server.url, "bob")
     alice_socket = await sockets(server.url, alice.access_token)
     bob_socket = await sockets(server.url, bob.access_token)
-    conversation = await create_group(server.url, alice, [bob])
+    conversation = await start_group(server.url, alice, [bob])
 
     message = await send(bob_socket, conversation["id"], "me too")
 
@@ -89,7 +91,7 @@ async def test_adding_a_participant_joins_their_live_sockets_and_tells_everyone(
     alice = await register(server.url, "alice")
     bob = await register(server.url, "bob")
     carol = await register(server.url, "carol")
-    conversation = await create_group(server.url, alice, [bob])
+    conversation = await start_group(server.url, alice, [bob])
     await send(await sockets(server.url, alice.access_token), conversation["id"], "before carol")
     alice_tabs = await open_tabs(sockets, server.url, alice, 1)
     bob_tabs = await open_tabs(sockets, server.url, bob, 1)
@@ -119,7 +121,7 @@ async def test_added_participant_can_use_the_conversation_from_a_live_socket(
 ) -> None:
     alice = await register(server.url, "alice")
     carol = await register(server.url, "carol")
-    conversation = await create_group(server.url, alice, [])
+    conversation = await start_group(server.url, alice, [])
     alice_socket = await sockets(server.url, alice.access_token)
     carol_socket = await sockets(server.url, carol.access_token)
 
@@ -142,7 +144,7 @@ async def _removal_setup(
     alice = await register(base_url, "alice")
     bob = await register(base_url, "bob")
     carol = await register(base_url, "carol")
-    conversation = await create_group(base_url, alice, [bob, carol])
+    conversation = await start_group(base_url, alice, [bob, carol])
     return (
         str(conversation["id"]),
         alice,
@@ -250,3 +252,102 @@ async def test_role_change_tells_every_socket_of_every_participant(
     updates = await wait_all(everyone, "conversationUpdated", bob_is_admin)
     for payload in updates:
         assert_conversation_view(payload, conversation_id, {alice.id, bob.id, carol.id})
+
+
+async def test_reopening_an_existing_direct_conversation_announces_nothing(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    alice = await register(server.url, "alice")
+    bob = await register(server.url, "bob")
+    tabs = [
+        *await open_tabs(sockets, server.url, alice, 2),
+        await sockets(server.url, bob.access_token),
+    ]
+    conversation = await start_direct(server.url, alice, bob)
+    await wait_all(tabs, "conversationUpdated", about(conversation["id"]))
+
+    async with api_client(server.url, bob.access_token) as api:
+        response = await api.post(
+            "/api/conversations", json={"type": "direct", "participantIds": [alice.id]}
+        )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == conversation["id"]
+    await asyncio.sleep(0.3)
+    for tab in tabs:
+        assert len(tab.received("conversationUpdated", about(conversation["id"]))) == 1
+
+
+async def test_added_participant_appears_with_read_marker_at_last_seq(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    alice = await register(server.url, "alice")
+    carol = await register(server.url, "carol")
+    conversation = await start_group(server.url, alice, [])
+    alice_socket = await sockets(server.url, alice.access_token)
+    for text in ("one", "two"):
+        await send(alice_socket, conversation["id"], text)
+
+    async with api_client(server.url, alice.access_token) as api:
+        response = await api.post(
+            f"/api/conversations/{conversation['id']}/participants", json={"userIds": [carol.id]}
+        )
+    assert response.status_code == 200, response.text
+
+    update = await alice_socket.wait_for(
+        "conversationUpdated", with_participant_count(conversation["id"], 2)
+    )
+    [entry] = [p for p in update["participants"] if p["id"] == carol.id]
+    assert entry["role"] == "member"
+    assert entry["lastReadSeq"] == 2
+
+
+async def test_owner_leaving_hands_over_and_tells_everyone_including_the_leaver(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    conversation_id, alice, bob, carol, alice_tabs, bob_tabs, carol_tabs = await _removal_setup(
+        server.url, sockets
+    )
+    async with api_client(server.url, alice.access_token) as api:
+        promoted = await api.patch(
+            f"/api/conversations/{conversation_id}/participants/{carol.id}", json={"role": "admin"}
+        )
+        assert promoted.status_code == 200, promoted.text
+        response = await api.delete(f"/api/conversations/{conversation_id}/participants/{alice.id}")
+    assert response.status_code == 204, response.text
+
+    updates = await wait_all(
+        [*alice_tabs, *bob_tabs, *carol_tabs],
+        "conversationUpdated",
+        with_participant_count(conversation_id, 2),
+    )
+
+    for payload in updates:
+        assert_conversation_view(payload, conversation_id, {bob.id, carol.id})
+        roles = {p["id"]: p["role"] for p in payload["participants"]}
+        assert roles == {carol.id: "owner", bob.id: "member"}
+    message = await send(bob_tabs[0], conversation_id, "alice is gone")
+    await carol_tabs[0].wait_for("newMessage", lambda m: m["id"] == message["id"])
+    await assert_none_on(alice_tabs, "newMessage")
+
+
+async def test_removed_then_added_again_rejoins_live_sockets(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    conversation_id, alice, _bob, carol, alice_tabs, _bob_tabs, carol_tabs = await _removal_setup(
+        server.url, sockets
+    )
+    async with api_client(server.url, alice.access_token) as api:
+        removed = await api.delete(f"/api/conversations/{conversation_id}/participants/{carol.id}")
+        assert removed.status_code == 204, removed.text
+        await send(alice_tabs[0], conversation_id, "while carol is out")
+        added = await api.post(
+            f"/api/conversations/{conversation_id}/participants", json={"userIds": [carol.id]}
+        )
+        assert added.status_code == 200, added.text
+
+    message = await send(alice_tabs[0], conversation_id, "welcome back")
+
+    await wait_all(carol_tabs, "newMessage", lambda m: m["id"] == message["id"])
+    for tab in carol_tabs:
+        assert [m["content"] for m in tab.received("newMessage")] == ["welcome back"]
