@@ -22,7 +22,17 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("migrate", help="bring the database schema up to date, then exit")
 
+    chat = commands.add_parser("chat", help="chat with someone from this terminal")
+    chat.add_argument("--url", default="http://127.0.0.1:8000", help="the Parley server")
+    chat.add_argument("--username", required=True, help="who you are")
+    chat.add_argument("--password", help="your password (asked for when left out)")
+    chat.add_argument("--register", action="store_true", help="create the account first")
+    chat.add_argument("--email", help="with --register: your email (default: made up)")
+    chat.add_argument("--with", dest="other", required=True, help="the username to chat with")
+
     args = parser.parse_args(argv)
+    if args.command == "chat":
+        return chat_in_terminal(args)
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
 
@@ -32,6 +42,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         return serve_forever(settings, args.host, args.port)
     return 2
+
+
+def chat_in_terminal(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from parley.realtime.chat_client import ChatError, run_chat
+
+    try:
+        asyncio.run(
+            run_chat(args.url, args.username, args.password, args.other, args.register, args.email)
+        )
+    except ChatError as error:
+        print(f"parley chat: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 def migrate(settings: Settings) -> None:

@@ -51,3 +51,12 @@ def _depth(value: Any) -> int:
     if isinstance(value, list):
         return 1 + max((_depth(v) for v in value), default=0)
     return 0
+
+
+def page_size(limit: int | None, default: int, maximum: int) -> int:
+    """The size of a page: the default when unasked, a larger ask capped at the maximum."""
+    if limit is None:
+        return default
+    if limit < 1:
+        raise ValidationFailed("limit must be at least 1")
+    return min(limit, maximum)

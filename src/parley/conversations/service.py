@@ -48,7 +48,7 @@ from parley.messages.service import message_view
 from parley.realtime.interface import Broadcaster, wire
 from parley.users.models import User
 from parley.users.service import UsersService
-from parley.validation import check_length, check_not_blank
+from parley.validation import check_length, check_not_blank, page_size
 
 # How many participants a conversation view embeds (docs/api.md, "Conversation").
 PARTICIPANTS_IN_LIST_ITEM = 10
@@ -500,11 +500,7 @@ class ConversationsService:
         check_not_blank("name", name)
 
     def _page_size(self, limit: int | None) -> int:
-        if limit is None:
-            return self._settings.page_size_default
-        if limit < 1:
-            raise ValidationFailed("limit must be at least 1")
-        return min(limit, self._settings.page_size_max)
+        return page_size(limit, self._settings.page_size_default, self._settings.page_size_max)
 
 
 def _unread_count(viewer_id: uuid.UUID) -> ScalarSelect[int]:

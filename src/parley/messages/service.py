@@ -34,7 +34,7 @@ from parley.messages.models import Message
 from parley.messages.schemas import MessageCreate, MessageDeleted, MessagesPage, MessageView
 from parley.ratelimit import RateLimits
 from parley.realtime.interface import Broadcaster, wire
-from parley.validation import check_length, check_metadata, check_not_blank
+from parley.validation import check_length, check_metadata, check_not_blank, page_size
 
 # Until uploads exist, only text messages are accepted.
 ACCEPTED_TYPES = ("text",)
@@ -225,11 +225,7 @@ class MessagesService:
         check_not_blank("content", content)
 
     def _page_size(self, limit: int | None) -> int:
-        if limit is None:
-            return self._settings.page_size_default
-        if limit < 1:
-            raise ValidationFailed("limit must be at least 1")
-        return min(limit, self._settings.page_size_max)
+        return page_size(limit, self._settings.page_size_default, self._settings.page_size_max)
 
 
 async def _find_by_client_id(

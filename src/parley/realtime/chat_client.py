@@ -1,0 +1,128 @@
+"""`parley chat`: a terminal client, for trying Parley from two terminals.
+
+It is an ordinary client of the public contract (REST to sign in and find the other person,
+Socket.IO to send and receive), so it doubles as a readable example of one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+import uuid
+from datetime import datetime
+from typing import Any
+
+import httpx
+import socketio
+
+HISTORY_LINES = 20
+WAIT_FOR_PEER_SECONDS = 2.0
+
+
+class ChatError(Exception):
+    """Something the person at the terminal should read; no traceback needed."""
+
+
+async def run_chat(
+    url: str, username: str, password: str | None, other: str, register: bool, email: str | None
+) -> None:
+    password = password or getpass.getpass(f"password for {username}: ")
+    async with httpx.AsyncClient(base_url=url, timeout=10.0) as api:
+        session = await _sign_in(api, username, password, register, email)
+        me = session["user"]
+        api.headers["Authorization"] = f"Bearer {session['accessToken']}"
+        peer = await _find_user(api, other)
+        conversation = await _expect(
+            await api.post(
+                "/api/conversations", json={"type": "direct", "participantIds": [peer["id"]]}
+            )
+        )
+        history = await _expect(
+            await api.get(
+                f"/api/conversations/{conversation['id']}/messages",
+                params={"limit": HISTORY_LINES},
+            )
+        )
+    names = {me["id"]: me["displayName"], peer["id"]: peer["displayName"]}
+    for message in reversed(history["items"]):
+        _print_message(message, names)
+    print(f"-- chatting with {peer['displayName']} (@{peer['username']}); Ctrl-D to leave --")
+    await _converse(url, session["accessToken"], conversation["id"], names)
+
+
+async def _converse(url: str, token: str, conversation_id: str, names: dict[str, str]) -> None:
+    client = socketio.AsyncClient(reconnection=True)
+
+    async def on_message(message: dict[str, Any]) -> None:
+        if message["conversationId"] == conversation_id:
+            _print_message(message, names)
+
+    async def on_typing(event: dict[str, Any]) -> None:
+        if event["conversationId"] == conversation_id and event["isTyping"]:
+            print(f"   {names.get(event['userId'], 'someone')} is typing...")
+
+    client.on("newMessage", on_message, namespace="/chat")
+    client.on("userTyping", on_typing, namespace="/chat")
+
+    await client.connect(url, namespaces=["/chat"], auth={"token": token})
+    try:
+        while True:
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line:
+                break
+            text = line.rstrip("\n")
+            if not text.strip():
+                continue
+            ack = await client.call(
+                "sendMessage",
+                {"conversationId": conversation_id, "clientId": str(uuid.uuid4()), "content": text},
+                namespace="/chat",
+                timeout=10,
+            )
+            if not ack.get("ok"):
+                print(f"!! not sent: {ack['error']['message']}")
+    finally:
+        await client.disconnect()
+
+
+async def _sign_in(
+    api: httpx.AsyncClient, username: str, password: str, register: bool, email: str | None
+) -> dict[str, Any]:
+    if register:
+        body = {"username": username, "email": email or f"{username}@example.com"}
+        return await _expect(
+            await api.post("/api/auth/register", json={**body, "password": password})
+        )
+    return await _expect(
+        await api.post("/api/auth/login", json={"username": username, "password": password})
+    )
+
+
+async def _find_user(api: httpx.AsyncClient, username: str) -> dict[str, Any]:
+    """The user named `username`, waiting for them to sign up if they have not yet."""
+    waiting = False
+    while True:
+        found = await _expect(await api.get("/api/users", params={"query": username, "limit": 100}))
+        for user in found["items"]:
+            if user["username"].lower() == username.lower():
+                return dict(user)
+        if not waiting:
+            print(f"-- waiting for {username} to sign up (Ctrl-C to give up) --")
+            waiting = True
+        await asyncio.sleep(WAIT_FOR_PEER_SECONDS)
+
+
+async def _expect(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code >= 400:
+        detail = response.json().get("detail", response.text) if response.content else ""
+        raise ChatError(f"{response.request.method} {response.request.url.path}: {detail}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _print_message(message: dict[str, Any], names: dict[str, str]) -> None:
+    sent_at = datetime.fromisoformat(message["createdAt"].replace("Z", "+00:00")).astimezone()
+    sender = names.get(message["senderId"], "someone")
+    content = "(deleted)" if message["deletedAt"] else message["content"]
+    print(f"[{sent_at:%H:%M}] {sender}: {content}")
