@@ -194,7 +194,7 @@ def error_code(ack: Any) -> str:
 
 def parse_time(value: str) -> datetime:
     """Parse a contract timestamp (`2026-12-04T15:06:55.123Z`), checking its form."""
-    assert value.endswith("Z"), value
+    assert_timestamp(value)
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 

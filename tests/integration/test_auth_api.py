@@ -471,6 +471,16 @@ async def test_expired_access_token_is_unauthorized(server_factory: ServerFactor
         assert await me_status(api, renewed.json()["accessToken"]) == 200
 
 
+async def test_expired_refresh_token_is_unauthorized(server_factory: ServerFactory) -> None:
+    instance = server_factory({"PARLEY_REFRESH_TOKEN_TTL_SECONDS": "1"})
+    account = await register(instance.url)
+    async with api_client(instance.url) as api:
+        await asyncio.sleep(1.5)
+        response = await refresh(api, account.refresh_token)
+
+    assert_problem(response, 401, "unauthorized")
+
+
 def forged_tokens(account: Account) -> list[str]:
     """Tokens that look like the account's but were not signed by the server."""
     header, payload, signature = account.access_token.split(".")

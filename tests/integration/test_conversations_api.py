@@ -8,6 +8,7 @@ conversation gets `not_found` (existence is not leaked), a participant without t
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -316,6 +317,53 @@ async def test_large_group_lists_ten_participants_in_list_items(server: ParleySe
     ]
 
 
+async def test_group_over_the_participant_cap_is_validation_error(
+    server_factory: Callable[..., ParleyServer],
+) -> None:
+    instance = server_factory({"PARLEY_GROUP_MAX_PARTICIPANTS": "3"})
+    owner, bob, carol, dave = await register_many(instance.url, 4)
+    async with api_client(instance.url) as api:
+        too_many = await api.post(
+            "/api/conversations",
+            json={"type": "group", "name": "big", "participantIds": [bob.id, carol.id, dave.id]},
+            headers=bearer(owner),
+        )
+        assert_problem(too_many, 422, "validation_error")
+
+        full = await create_group(api, owner, [bob, carol])  # the creator counts: 3 of 3
+        one_more = await api.post(
+            f"/api/conversations/{full['id']}/participants",
+            json={"userIds": [dave.id]},
+            headers=bearer(owner),
+        )
+        assert_problem(one_more, 422, "validation_error")
+        assert (await get_conversation(api, owner, full["id"]))["participantCount"] == 3
+
+
+async def test_group_over_100_shows_the_first_100_and_pages_the_rest(
+    server: ParleyServer,
+) -> None:
+    owner, *others = await register_many(server.url, 102)
+    async with api_client(server.url) as api:
+        group = await create_group(api, owner, others)
+        fetched = await get_conversation(api, owner, group["id"])
+
+        listed: list[str] = []
+        cursor: str | None = None
+        for _ in range(10):  # bounded: 102 participants in pages of 100 take 2 pages
+            page = await participants_page(api, owner, group["id"], 100, cursor)
+            listed.extend(item["id"] for item in page["items"])
+            cursor = page["nextCursor"]
+            if cursor is None:
+                break
+
+    assert group["participantCount"] == fetched["participantCount"] == 102
+    assert len(group["participants"]) == 100
+    assert len(fetched["participants"]) == 100
+    assert listed[:100] == [p["id"] for p in fetched["participants"]]
+    assert sorted(listed) == sorted([owner.id, *(o.id for o in others)])
+
+
 # Listing
 
 
@@ -528,6 +576,24 @@ async def test_add_participants_start_with_read_marker_at_last_seq(server: Parle
         assert seen_by_newcomer["unreadCount"] == 0
         await send_message(api, bob, group["id"])
         assert (await get_conversation(api, newcomer, group["id"]))["unreadCount"] == 1
+
+
+async def test_readded_participant_joins_again_at_the_end_with_nothing_unread(
+    server: ParleyServer,
+) -> None:
+    owner, bob, carol = await register_many(server.url, 3)
+    async with api_client(server.url) as api:
+        group = await create_group(api, owner, [bob, carol])
+        assert (await remove(api, bob, group["id"], bob)).status_code == 204
+        await send_messages(api, carol, group["id"], 2)
+
+        updated = await add_participants(api, owner, group["id"], [bob])
+        seen_by_bob = await get_conversation(api, bob, group["id"])
+
+    assert [p["id"] for p in updated["participants"]] == [owner.id, carol.id, bob.id]
+    assert participant_of(updated, bob)["role"] == "member"
+    assert participant_of(updated, bob)["lastReadSeq"] == 2
+    assert seen_by_bob["unreadCount"] == 0
 
 
 async def test_add_participants_ignores_those_already_in(server: ParleyServer) -> None:

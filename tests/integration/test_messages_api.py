@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -111,6 +112,21 @@ async def test_send_keeps_text_exactly_as_sent(server: ParleyServer) -> None:
     assert fetched["items"][0]["content"] == text
 
 
+@pytest.mark.parametrize(
+    "content",
+    ["nul \u0000 inside", "bidi \u202e override", "zero\u200bwidth", "\U0001f469\u200d\U0001f4bb"],
+    ids=["nul", "bidi", "zero_width", "zwj_sequence"],
+)
+async def test_send_keeps_unusual_code_points_exactly(server: ParleyServer, content: str) -> None:
+    async with api_client(server.url) as api:
+        alice, bob, cid = await pair(server, api)
+        sent = await send_message(api, alice, cid, content)
+        fetched = await history(api, bob, cid)
+
+    assert sent["content"] == content
+    assert fetched["items"][0]["content"] == content
+
+
 async def test_send_without_metadata_answers_empty_object(server: ParleyServer) -> None:
     async with api_client(server.url) as api:
         alice, _, cid = await pair(server, api)
@@ -205,6 +221,38 @@ async def test_seq_counts_from_one_without_gaps(server: ParleyServer) -> None:
     assert conversation["lastActivityAt"] == sent[-1]["createdAt"]
 
 
+async def test_concurrent_sends_get_distinct_seqs_without_gaps(server: ParleyServer) -> None:
+    async with api_client(server.url) as api:
+        alice, bob, cid = await pair(server, api)
+        sent = await asyncio.gather(
+            *(send_message(api, sender, cid) for sender in [alice, bob] * 10)
+        )
+        conversation = await get_conversation(api, alice, cid)
+        page = await history(api, alice, cid, after=0)
+
+    assert sorted(m["seq"] for m in sent) == list(range(1, 21))
+    assert conversation["lastSeq"] == 20
+    assert seqs(page) == list(range(1, 21))
+
+
+async def test_concurrent_resends_of_one_client_id_make_one_message(server: ParleyServer) -> None:
+    async with api_client(server.url) as api:
+        alice, _, cid = await pair(server, api)
+        client_id = new_client_id()
+        responses = await asyncio.gather(
+            *(
+                post_message(api, alice, cid, {"clientId": client_id, "content": f"try {n}"})
+                for n in range(5)
+            )
+        )
+        conversation = await get_conversation(api, alice, cid)
+
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert len({r.json()["content"] for r in responses}) == 1
+    assert conversation["lastSeq"] == 1
+
+
 async def test_send_to_foreign_conversation_is_not_found(server: ParleyServer) -> None:
     async with api_client(server.url) as api:
         _, _, cid = await pair(server, api)
@@ -279,6 +327,10 @@ def metadata_of_size(size_bytes: int) -> JSON:
     [
         (metadata_of_size(8 * 1024), 201),
         (metadata_of_size(8 * 1024 + 1), 422),
+        ({"k": "é" * 4092}, 201),  # 8192 bytes of compact UTF-8, fewer characters
+        ({"k": "é" * 4093}, 422),  # 8194 bytes
+        ({"k": "😀" * 2046}, 201),  # 8192 bytes
+        ({"k": "😀" * 2047}, 422),  # 8196 bytes
         (nested(5), 201),
         (nested(6), 422),
         ({"list": [[[[{}]]]]}, 422),
@@ -289,6 +341,10 @@ def metadata_of_size(size_bytes: int) -> JSON:
     ids=[
         "size_8192",
         "size_8193",
+        "utf8_size_8192",
+        "utf8_size_8194",
+        "emoji_size_8192",
+        "emoji_size_8196",
         "depth_5",
         "depth_6",
         "depth_6_through_arrays",
@@ -645,6 +701,48 @@ async def test_mark_read_past_last_seq_is_taken_as_last_seq(server: ParleyServer
         # The marker did not jump ahead: the next message is unread.
         await send_message(api, alice, cid)
         assert (await get_conversation(api, bob, cid))["unreadCount"] == 1
+
+
+@pytest.mark.parametrize("seq", [2**31, 2**53])
+async def test_mark_read_far_past_last_seq_is_taken_as_last_seq(
+    server: ParleyServer, seq: int
+) -> None:
+    async with api_client(server.url) as api:
+        alice, bob, cid = await pair(server, api)
+        await send_messages(api, alice, cid, 2)
+        response = await mark_read(api, bob, cid, seq)
+        after = await get_conversation(api, bob, cid)
+
+    assert response.status_code == 204, response.text
+    assert participant_of(after, bob)["lastReadSeq"] == 2
+
+
+@pytest.mark.parametrize("where", ["read", "before", "after"])
+async def test_seq_beyond_64_bits_is_never_a_server_error(server: ParleyServer, where: str) -> None:
+    """Past lastSeq is lastSeq; a number no seq can reach may also be refused as invalid."""
+    huge = 10**30
+    async with api_client(server.url) as api:
+        alice, bob, cid = await pair(server, api)
+        await send_messages(api, alice, cid, 2)
+        if where == "read":
+            response = await mark_read(api, bob, cid, huge)
+            expected: JSON | None = None
+        else:
+            response = await api.get(
+                f"/api/conversations/{cid}/messages", params={where: huge}, headers=bearer(bob)
+            )
+            newest_first = [2, 1] if where == "before" else []
+            expected = {"seqs": newest_first, "hasMore": False}
+
+    assert response.status_code in (204, 200, 422), response.text
+    if response.status_code == 422:
+        assert_problem(response, 422, "validation_error")
+    elif expected is not None:
+        assert response.status_code == 200
+        assert seqs(response.json()) == expected["seqs"]
+        assert response.json()["hasMore"] is expected["hasMore"]
+    else:
+        assert response.status_code == 204
 
 
 @pytest.mark.parametrize("seq", [-1, "2", 1.5, None, "two"])

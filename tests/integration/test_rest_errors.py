@@ -109,7 +109,20 @@ async def test_extra_field_is_validation_error(server: ParleyServer) -> None:
             headers=bearer(account),
         )
 
-    for response in (login, patch, conversation):
+        direct = await create_direct(api, account, other)
+        message = await send_message(api, account, direct["id"])
+        edit = await api.patch(
+            f"/api/messages/{message['id']}",
+            json={"content": "x", "metadata": {"a": 1}},
+            headers=bearer(account),
+        )
+        read = await api.post(
+            f"/api/conversations/{direct['id']}/read",
+            json={"seq": 1, "readAt": "2026-01-01T00:00:00.000Z"},
+            headers=bearer(account),
+        )
+
+    for response in (login, patch, conversation, edit, read):
         assert_problem(response, 422, "validation_error")
 
 
@@ -227,6 +240,20 @@ async def test_invalid_history_query_is_validation_error(server: ParleyServer, q
         alice, cid, _ = await direct_with_message(api, server.url)
         response = await api.get(
             f"/api/conversations/{cid}/messages?{query}", headers=bearer(alice)
+        )
+
+    assert_problem(response, 422, "validation_error")
+
+
+@pytest.mark.parametrize("query", ["limit=abc", "after=not-a-cursor"])
+async def test_invalid_participants_query_is_validation_error(
+    server: ParleyServer, query: str
+) -> None:
+    owner, bob = await register_many(server.url, 2)
+    async with client(server.url) as api:
+        group = await create_group(api, owner, [bob])
+        response = await api.get(
+            f"/api/conversations/{group['id']}/participants?{query}", headers=bearer(owner)
         )
 
     assert_problem(response, 422, "validation_error")

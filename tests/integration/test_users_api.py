@@ -191,6 +191,32 @@ async def test_search_does_not_match_inside_names(server: ParleyServer) -> None:
     assert response.json()["items"] == []
 
 
+@pytest.mark.parametrize("wildcard", ["_", "%", "*", "."])
+async def test_search_treats_wildcard_characters_literally(
+    server: ParleyServer, wildcard: str
+) -> None:
+    tag = search_tag()
+    literal = await register(server.url, display_name=f"{tag}{wildcard}literal")
+    await register(server.url, display_name=f"{tag}Xother")
+    searcher = await register(server.url)
+    async with api_client(server.url, searcher.access_token) as api:
+        response = await api.get("/api/users", params={"query": f"{tag}{wildcard}"})
+
+    assert response.status_code == 200, response.text
+    assert [item["id"] for item in response.json()["items"]] == [literal.id]
+
+
+async def test_search_ignores_case_beyond_ascii(server: ParleyServer) -> None:
+    tag = search_tag()
+    found = await register(server.url, display_name=f"Ärger{tag} Émile")
+    searcher = await register(server.url)
+    async with api_client(server.url, searcher.access_token) as api:
+        response = await api.get("/api/users", params={"query": f"ärger{tag.upper()}"})
+
+    assert response.status_code == 200, response.text
+    assert [item["id"] for item in response.json()["items"]] == [found.id]
+
+
 async def test_search_respects_limit(server: ParleyServer) -> None:
     tag = search_tag()
     for _ in range(3):
