@@ -74,6 +74,11 @@ def serve_forever(settings: Settings, host: str, port: int) -> int:
 
     from parley.app import create_app
 
+    if settings.redis_url:
+        # Refuse rather than quietly keep state in this process while the operator expects
+        # it shared: several processes would each see only their own sockets.
+        logger.error("PARLEY_REDIS_URL is set, but this version keeps shared state in-process")
+        return 1
     if settings.migrate_on_start:
         migrate(settings)
     app = create_app(settings)

@@ -69,14 +69,14 @@ class Settings(BaseSettings):
     rate_limit_api_burst: int = 200
 
     # Real time
-    heartbeat_seconds: float = 30.0  # how often clients are expected to send `heartbeat`
-    presence_expiry_seconds: float = 90.0  # a socket nobody refreshes is gone after this
     # A short wait before announcing `offline`, so a page reload does not flap presence;
     # the contract allows up to 2 s.
     presence_offline_delay_seconds: float = 1.0
     typing_timeout_seconds: float = 6.0  # a typing state not repeated for this long is over
-    engineio_ping_interval_seconds: float = 25.0
-    engineio_ping_timeout_seconds: float = 20.0
+    # Engine.IO's ping: how a dead connection (a laptop lid closed) is noticed. A socket that
+    # misses a pong for interval + timeout is disconnected and its user may go offline.
+    heartbeat_interval_seconds: float = 25.0
+    heartbeat_timeout_seconds: float = 20.0
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -76,8 +76,8 @@ class RealtimeServer:
             async_mode="asgi",
             cors_allowed_origins=cors or [],
             max_http_buffer_size=settings.socket_packet_max_bytes,
-            ping_interval=settings.engineio_ping_interval_seconds,
-            ping_timeout=settings.engineio_ping_timeout_seconds,
+            ping_interval=settings.heartbeat_interval_seconds,
+            ping_timeout=settings.heartbeat_timeout_seconds,
             logger=False,
             engineio_logger=False,
         )
