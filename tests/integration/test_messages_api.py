@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -612,6 +613,17 @@ async def test_group_owner_and_admin_delete_others_messages(
     assert page["items"][0]["deletedAt"] is not None
 
 
+async def test_group_admin_deletes_the_owners_message(server: ParleyServer) -> None:
+    owner, admin = await register_many(server.url, 2)
+    async with api_client(server.url) as api:
+        group = await create_group(api, owner, [admin])
+        await set_role(api, owner, group["id"], admin, "admin")
+        message = await send_message(api, owner, group["id"])
+        response = await api.delete(f"/api/messages/{message['id']}", headers=bearer(admin))
+
+    assert response.status_code == 204, response.text
+
+
 async def test_other_participant_of_direct_deleting_is_forbidden(server: ParleyServer) -> None:
     async with api_client(server.url) as api:
         alice, bob, cid = await pair(server, api)
@@ -771,3 +783,36 @@ async def test_mark_read_is_per_reader(server: ParleyServer) -> None:
     assert seen_by_carol["unreadCount"] == 3
     assert participant_of(seen_by_carol, bob)["lastReadSeq"] == 3
     assert participant_of(seen_by_carol, carol)["lastReadSeq"] == 0
+
+
+# Rate limit
+
+
+async def test_sends_over_the_burst_are_rate_limited(
+    server_factory: Callable[..., ParleyServer],
+) -> None:
+    instance = server_factory(
+        {
+            "PARLEY_RATE_LIMITS": "on",
+            "PARLEY_RATE_LIMIT_SEND_BURST": "3",
+            "PARLEY_RATE_LIMIT_SEND_PER_SECOND": "0.2",
+        }
+    )
+    alice, bob = await register_many(instance.url, 2)
+    async with api_client(instance.url) as api:
+        direct = await create_direct(api, alice, bob)
+        for _ in range(3):
+            await send_message(api, alice, direct["id"])
+
+        limited = await post_message(
+            api, alice, direct["id"], {"clientId": new_client_id(), "content": "one too many"}
+        )
+        other_sender = await post_message(
+            api, bob, direct["id"], {"clientId": new_client_id(), "content": "per user"}
+        )
+        conversation = await get_conversation(api, alice, direct["id"])
+
+    assert_problem(limited, 429, "rate_limited")
+    assert 1 <= int(limited.headers["retry-after"]) <= 5
+    assert other_sender.status_code == 201, other_sender.text
+    assert conversation["lastSeq"] == 4

@@ -6,7 +6,7 @@ never with a 5xx: every response this file receives is checked for that.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -464,6 +464,35 @@ async def test_expired_looking_but_unsigned_token_is_unauthorized(server: Parley
         )
 
     assert_problem(response, 401, "unauthorized")
+
+
+async def test_api_requests_over_the_burst_are_rate_limited(
+    server_factory: Callable[..., ParleyServer],
+) -> None:
+    instance = server_factory(
+        {
+            "PARLEY_RATE_LIMITS": "on",
+            "PARLEY_RATE_LIMIT_API_BURST": "5",
+            "PARLEY_RATE_LIMIT_API_PER_SECOND": "0.5",
+        }
+    )
+    alice, bob = await register_many(instance.url, 2)
+    statuses: list[int] = []
+    async with client(instance.url) as api:
+        limited: httpx.Response | None = None
+        for _ in range(10):  # bounded: the burst of 5 is spent well before
+            response = await api.get("/api/users/me", headers=bearer(alice))
+            statuses.append(response.status_code)
+            if response.status_code == 429:
+                limited = response
+                break
+        per_user = await api.get("/api/users/me", headers=bearer(bob))
+
+    assert statuses[:4] == [200] * 4, statuses
+    assert limited is not None, statuses
+    assert_problem(limited, 429, "rate_limited")
+    assert 1 <= int(limited.headers["retry-after"]) <= 2
+    assert per_user.status_code == 200, per_user.text
 
 
 # Health
