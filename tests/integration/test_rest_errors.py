@@ -71,6 +71,100 @@ async def test_body_that_is_not_a_json_object_is_validation_error(
     assert_problem(response, 422, "validation_error")
 
 
+@pytest.mark.parametrize(
+    "content",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"username": "a", "password": ' + b"9" * 5000 + b"}"],
+    ids=["nested_100000_deep", "integer_of_5000_digits"],
+)
+async def test_json_the_parser_refuses_is_validation_error(
+    server: ParleyServer, content: bytes
+) -> None:
+    """Under the size cap, whatever the parser chokes on is still just a bad body."""
+    async with client(server.url) as api:
+        response = await api.post(
+            "/api/auth/login", content=content, headers={"Content-Type": "application/json"}
+        )
+
+    assert_problem(response, 422, "validation_error")
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+async def test_non_json_constant_is_validation_error(server: ParleyServer, constant: str) -> None:
+    """`NaN` and `Infinity` are JavaScript, not JSON: a body holding one is not JSON."""
+    async with client(server.url) as api:
+        alice, cid, _ = await direct_with_message(api, server.url)
+        metadata = f'{{"v": {constant}}}'
+        body = f'{{"clientId": "{new_client_id()}", "content": "x", "metadata": {metadata}}}'
+        response = await api.post(
+            f"/api/conversations/{cid}/messages",
+            content=body.encode(),
+            headers={**bearer(alice), "Content-Type": "application/json"},
+        )
+        after = await api.get(f"/api/conversations/{cid}", headers=bearer(alice))
+
+    assert_problem(response, 422, "validation_error")
+    assert after.json()["lastSeq"] == 1
+
+
+# A JSON string may escape a lone UTF-16 surrogate, which no UTF-8 text can hold.
+LONE_SURROGATE_CALLS: dict[str, tuple[str, str, str]] = {
+    "message_content": (
+        "POST",
+        "/api/conversations/{cid}/messages",
+        '{"clientId": "{unique}", "content": "a\\ud800b"}',
+    ),
+    "metadata_key": (
+        "POST",
+        "/api/conversations/{cid}/messages",
+        '{"clientId": "{unique}", "content": "x", "metadata": {"\\udc00": 1}}',
+    ),
+    "metadata_value": (
+        "POST",
+        "/api/conversations/{cid}/messages",
+        '{"clientId": "{unique}", "content": "x", "metadata": {"k": "\\ud800"}}',
+    ),
+    "client_id": (
+        "POST",
+        "/api/conversations/{cid}/messages",
+        '{"clientId": "c\\ud800", "content": "x"}',
+    ),
+    "edited_content": ("PATCH", "/api/messages/{mid}", '{"content": "\\udfff"}'),
+    "display_name": ("PATCH", "/api/users/me", '{"displayName": "x\\ud800"}'),
+    "register_display_name": (
+        "POST",
+        "/api/auth/register",
+        '{"username": "u_{unique}", "email": "u_{unique}@example.com", '
+        '"password": "password123", "displayName": "\\ud800"}',
+    ),
+    "login_username": (
+        "POST",
+        "/api/auth/login",
+        '{"username": "x\\ud800", "password": "password123"}',
+    ),
+    "login_password": (
+        "POST",
+        "/api/auth/login",
+        '{"username": "someone", "password": "pass\\ud800word"}',
+    ),
+}
+
+
+@pytest.mark.parametrize("name", LONE_SURROGATE_CALLS)
+async def test_lone_surrogate_in_text_is_validation_error(server: ParleyServer, name: str) -> None:
+    method, path, template = LONE_SURROGATE_CALLS[name]
+    async with client(server.url) as api:
+        alice, cid, mid = await direct_with_message(api, server.url)
+        body = template.replace("{unique}", new_client_id()[:20])
+        response = await api.request(
+            method,
+            path.format(cid=cid, mid=mid),
+            content=body.encode(),
+            headers={**bearer(alice), "Content-Type": "application/json"},
+        )
+
+    assert_problem(response, 422, "validation_error")
+
+
 @pytest.mark.parametrize("body", [[], ["username", "password"], "text", 42])
 async def test_json_body_of_the_wrong_kind_is_validation_error(
     server: ParleyServer, body: object
