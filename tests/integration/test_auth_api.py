@@ -102,6 +102,26 @@ async def test_register_taken_email_ignoring_case_is_conflict(server: ParleyServ
     assert_problem(second, 409, "conflict")
 
 
+async def test_concurrent_registrations_of_one_username_make_one_user(
+    server: ParleyServer,
+) -> None:
+    name = "Race_" + uuid.uuid4().hex[:10]
+    bodies = [
+        registration(spelling, email=f"{uuid.uuid4().hex}@example.com")
+        for spelling in (name, name.lower(), name.upper(), name)
+    ]
+    async with api_client(server.url) as api:
+        responses = await asyncio.gather(
+            *(api.post("/api/auth/register", json=body) for body in bodies)
+        )
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201, 409, 409, 409], [r.text for r in responses]
+    for response in responses:
+        if response.status_code == 409:
+            assert_problem(response, 409, "conflict")
+
+
 @pytest.mark.parametrize(
     "username",
     ["ab", "a" * 33, "has space", "bad/slash", "émile", "semi;colon", ""],
@@ -316,6 +336,20 @@ async def test_spent_refresh_token_within_grace_answers_a_new_pair(server: Parle
         assert (await refresh(api, first.json()["refreshToken"])).status_code == 200
 
 
+async def test_two_tabs_refreshing_at_once_both_get_a_pair(server: ParleyServer) -> None:
+    account = await register(server.url)
+    async with api_client(server.url) as api:
+        first, second = await asyncio.gather(
+            refresh(api, account.refresh_token), refresh(api, account.refresh_token)
+        )
+
+        assert first.status_code == 200, first.text
+        assert second.status_code == 200, second.text
+        for pair in (first.json(), second.json()):
+            assert await me_status(api, pair["accessToken"]) == 200
+            assert (await refresh(api, pair["refreshToken"])).status_code == 200
+
+
 async def test_pair_answered_within_grace_belongs_to_the_same_login(
     server: ParleyServer,
 ) -> None:
@@ -492,6 +526,7 @@ def forged_tokens(account: Account) -> list[str]:
         f"{jwt.encode(claims, '', algorithm='none')}",
         f"{header}.{payload}.",
         "not.a.jwt",
+        account.refresh_token,
     ]
 
 

@@ -607,6 +607,28 @@ async def test_add_participants_ignores_those_already_in(server: ParleyServer) -
     assert participant_of(updated, owner)["role"] == "owner"
 
 
+async def test_concurrent_adds_of_one_user_add_them_once(server: ParleyServer) -> None:
+    owner, admin, newcomer = await register_many(server.url, 3)
+    async with api_client(server.url) as api:
+        group = await create_group(api, owner, [admin])
+        await set_role(api, owner, group["id"], admin, "admin")
+        responses = await asyncio.gather(
+            *(
+                api.post(
+                    f"/api/conversations/{group['id']}/participants",
+                    json={"userIds": [newcomer.id]},
+                    headers=bearer(actor),
+                )
+                for actor in (owner, admin, owner, admin)
+            )
+        )
+        after = await get_conversation(api, owner, group["id"])
+
+    assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+    assert after["participantCount"] == 3
+    assert [p["id"] for p in after["participants"]].count(newcomer.id) == 1
+
+
 async def test_add_participants_by_admin_is_allowed(server: ParleyServer) -> None:
     owner, admin, carol = await register_many(server.url, 3)
     async with api_client(server.url) as api:
@@ -743,6 +765,18 @@ async def test_anyone_leaves(server: ParleyServer, role: str) -> None:
         listed = await list_page(api, leaver, 10)
         assert listed["items"] == []
         assert (await get_conversation(api, owner, group["id"]))["participantCount"] == 1
+
+
+async def test_last_participant_leaving_is_204(server: ParleyServer) -> None:
+    owner, bob = await register_many(server.url, 2)
+    async with api_client(server.url) as api:
+        group = await create_group(api, owner, [bob])
+        assert (await remove(api, bob, group["id"], bob)).status_code == 204
+        response = await remove(api, owner, group["id"], owner)
+        gone = await api.get(f"/api/conversations/{group['id']}", headers=bearer(owner))
+
+    assert response.status_code == 204, response.text
+    assert_problem(gone, 404, "not_found")
 
 
 async def test_owner_leaving_passes_ownership_to_longest_standing_admin(

@@ -196,6 +196,26 @@ async def test_send_same_client_id_in_another_conversation_is_conflict(
     assert after["lastSeq"] == 0
 
 
+async def test_one_client_id_sent_to_two_conversations_at_once_makes_one_message(
+    server: ParleyServer,
+) -> None:
+    async with api_client(server.url) as api:
+        alice, bob, carol = await register_many(server.url, 3)
+        first = await create_direct(api, alice, bob)
+        second = await create_direct(api, alice, carol)
+        client_id = new_client_id()
+        body = {"clientId": client_id, "content": "x"}
+        responses = await asyncio.gather(
+            *(post_message(api, alice, c["id"], body) for c in (first, second))
+        )
+        last_seqs = [
+            (await get_conversation(api, alice, c["id"]))["lastSeq"] for c in (first, second)
+        ]
+
+    assert sorted(r.status_code for r in responses) == [201, 409], [r.text for r in responses]
+    assert sorted(last_seqs) == [0, 1]
+
+
 async def test_same_client_id_from_two_senders_makes_two_messages(server: ParleyServer) -> None:
     async with api_client(server.url) as api:
         alice, bob, cid = await pair(server, api)
