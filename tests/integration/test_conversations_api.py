@@ -399,6 +399,30 @@ async def test_list_is_newest_activity_first_and_pages_without_duplicates(
     assert paged == ids
 
 
+async def test_list_pages_one_by_one_through_ties_without_loss_or_duplicates(
+    server: ParleyServer,
+) -> None:
+    alice, bob = await register_many(server.url, 2)
+    async with api_client(server.url) as api:
+        # Created at once, several share a millisecond: the cursor must break ties by id.
+        created = await asyncio.gather(
+            *(create_group(api, alice, [bob], name=f"tie{i}") for i in range(8))
+        )
+        whole = [item["id"] for item in (await list_page(api, alice, 100))["items"]]
+
+        paged: list[str] = []
+        cursor: str | None = None
+        for _ in range(20):  # bounded: 8 conversations in pages of 1 take 8 pages
+            page = await list_page(api, alice, 1, cursor)
+            paged.extend(item["id"] for item in page["items"])
+            cursor = page["nextCursor"]
+            if cursor is None:
+                break
+
+    assert sorted(whole) == sorted(c["id"] for c in created)
+    assert paged == whole
+
+
 async def test_list_item_carries_last_message_and_unread_count(server: ParleyServer) -> None:
     alice, bob = await register_many(server.url, 2)
     async with api_client(server.url) as api:

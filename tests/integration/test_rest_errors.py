@@ -381,6 +381,33 @@ async def test_unauthenticated_body_over_one_mib_is_payload_too_large(
     assert_problem(response, 413, "payload_too_large")
 
 
+def message_body_of_size(size_bytes: int) -> bytes:
+    """A message body of exactly `size_bytes`, its content far over the content limit."""
+    head, tail = f'{{"clientId": "{new_client_id()}", "content": "'.encode(), b'"}'
+    body = head + b"a" * (size_bytes - len(head) - len(tail)) + tail
+    assert len(body) == size_bytes
+    return body
+
+
+@pytest.mark.parametrize(
+    ("size_bytes", "status", "code"),
+    [(ONE_MIB, 422, "validation_error"), (ONE_MIB + 1, 413, "payload_too_large")],
+    ids=["exactly_one_mib", "one_byte_over"],
+)
+async def test_body_size_cap_is_exactly_one_mib(
+    server: ParleyServer, size_bytes: int, status: int, code: str
+) -> None:
+    async with client(server.url) as api:
+        alice, cid, _ = await direct_with_message(api, server.url)
+        response = await api.post(
+            f"/api/conversations/{cid}/messages",
+            content=message_body_of_size(size_bytes),
+            headers={**bearer(alice), "Content-Type": "application/json"},
+        )
+
+    assert_problem(response, status, code)
+
+
 async def test_chunked_body_over_one_mib_is_payload_too_large(server: ParleyServer) -> None:
     """Without Content-Length the cap must hold while reading, not only up front."""
 
