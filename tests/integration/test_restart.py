@@ -61,6 +61,11 @@ async def test_restart_keeps_history_conversations_unread_counts_and_tokens(
 
     server.restart()
 
+    # Nobody is connected to the new process: nobody is left online.
+    async with api_client(server.url, bob.access_token) as api:
+        alice_seen = (await api.get(f"/api/users/{alice.id}")).json()
+    assert alice_seen["presence"] == "offline"
+
     # The old access tokens still work, over REST and on the socket.
     conversations_after = await list_conversations(server.url, bob)
     assert {c["id"] for c in conversations_after} == {direct["id"], group["id"]}

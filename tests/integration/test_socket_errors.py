@@ -599,3 +599,13 @@ async def test_client_id_of_64_characters_is_accepted(
     message = await send(scene.alice_socket, scene.conversation_id, "long id", client_id)
 
     assert message["clientId"] == client_id
+
+
+async def test_unknown_event_without_an_ack_leaves_the_socket_working(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    scene = await make_scene(server.url, sockets)
+
+    await scene.alice_socket.client.emit("noSuchEvent", {"x": 1}, namespace="/chat")
+
+    await assert_socket_still_works(scene.alice_socket, scene.conversation_id)

@@ -532,3 +532,64 @@ async def test_group_admin_deletes_a_members_message(
 
     assert ok(ack) == {"id": original["id"]}
     await wait_all(group.participant_sockets, "messageDeleted", lambda e: e["id"] == original["id"])
+
+
+async def test_concurrent_resends_of_one_client_id_store_and_emit_one_message(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    group = await make_group(server.url, sockets)
+    payload = {"conversationId": group.id, "clientId": new_client_id(), "content": "retry storm"}
+
+    # A flaky network: both tabs retry the same send at once.
+    acks = await asyncio.gather(
+        *(group.alice_tabs[i % 2].call("sendMessage", {**payload}) for i in range(6))
+    )
+
+    messages = [ok(ack) for ack in acks]
+    assert all(m == messages[0] for m in messages), messages
+    await wait_all(group.participant_sockets, "newMessage")
+    await asyncio.sleep(0.3)
+    for chat in group.participant_sockets:
+        assert chat.received("newMessage") == [messages[0]]
+
+
+async def test_interleaved_rest_and_socket_sends_arrive_in_seq_order(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    group = await make_group(server.url, sockets)
+
+    async def over_rest(i: int) -> dict[str, Any]:
+        return await rest_send(server.url, group.carol, group.id, f"rest {i}")
+
+    async def over_socket(i: int) -> dict[str, Any]:
+        return await send(group.bob_tabs[i % 2], group.id, f"socket {i}")
+
+    sent = await asyncio.gather(*(over_rest(i) if i % 2 else over_socket(i) for i in range(30)))
+
+    assert sorted(m["seq"] for m in sent) == list(range(1, 31))
+    for chat in group.participant_sockets:
+        # In seq order, everything before seq 30 has arrived by the time 30 does.
+        await chat.wait_for("newMessage", lambda m: m["seq"] == 30, timeout=10)
+        seqs = [m["seq"] for m in chat.received("newMessage", about(group.id))]
+        assert seqs == list(range(1, 31)), seqs
+
+
+async def test_sync_matches_rest_catch_up_after_seq(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    group = await make_group(server.url, sockets)
+    for i in range(5):
+        await send(group.alice_tabs[0], group.id, f"m{i}")
+
+    page = ok(
+        await group.bob_tabs[0].call(
+            "sync", {"conversationId": group.id, "afterSeq": 1, "limit": 3}
+        )
+    )
+    async with api_client(server.url, group.bob.access_token) as api:
+        response = await api.get(
+            f"/api/conversations/{group.id}/messages", params={"after": 1, "limit": 3}
+        )
+
+    assert response.status_code == 200, response.text
+    assert page == response.json()

@@ -324,3 +324,17 @@ async def test_presence_stops_reaching_a_user_removed_from_the_only_shared_conve
     await heartbeat(alice_socket, "away")
 
     await assert_none_on([bob_socket], "presence", by_user(alice.id))
+
+
+async def test_heartbeat_online_while_online_announces_nothing(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    w = await make_watchers(server.url, sockets)
+    alice_socket = await sockets(server.url, w.alice.access_token)
+    await wait_all(w.bob_tabs, "presence", by_user(w.alice.id, status="online"))
+
+    await heartbeat(alice_socket, "online")
+
+    await asyncio.sleep(0.3)
+    for tab in w.bob_tabs:
+        assert len(tab.received("presence", by_user(w.alice.id))) == 1
