@@ -26,7 +26,7 @@ from tests.integration.helpers import (
     start_direct,
     start_group,
 )
-from tests.support.clients import Account, register
+from tests.support.clients import Account, api_client, register
 from tests.support.server import ParleyServer
 
 
@@ -192,3 +192,28 @@ async def test_refused_connection_leaves_the_server_serving_others(
     ack = await bob_socket.call("sync", {"conversationId": conversation["id"], "afterSeq": 0})
     assert ok(ack) == {"items": [], "hasMore": False}
     assert alice_socket.client.connected
+
+
+async def test_access_token_still_connects_after_logout(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    alice = await register(server.url, "alice")
+    async with api_client(server.url) as api:
+        response = await api.post("/api/auth/logout", json={"refreshToken": alice.refresh_token})
+    assert response.status_code == 204, response.text
+
+    # Logout revokes refresh tokens; access tokens already issued live until they expire.
+    alice_socket = await sockets(server.url, alice.access_token)
+
+    assert ok(await alice_socket.call("heartbeat", {})) == {}
+
+
+async def test_refreshed_access_token_connects(server: ParleyServer, sockets: OpenSocket) -> None:
+    alice = await register(server.url, "alice")
+    async with api_client(server.url) as api:
+        response = await api.post("/api/auth/refresh", json={"refreshToken": alice.refresh_token})
+    assert response.status_code == 200, response.text
+
+    alice_socket = await sockets(server.url, response.json()["accessToken"])
+
+    assert ok(await alice_socket.call("heartbeat", {})) == {}

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from tests.integration.helpers import (
     OFFLINE_WITHIN_SECONDS,
     OpenSocket,
+    ServerFactory,
     assert_none_on,
     by_user,
     fetch_user,
@@ -338,3 +339,37 @@ async def test_heartbeat_online_while_online_announces_nothing(
     await asyncio.sleep(0.3)
     for tab in w.bob_tabs:
         assert len(tab.received("presence", by_user(w.alice.id))) == 1
+
+
+async def test_connected_socket_stays_online_past_the_presence_expiry_without_heartbeats(
+    server_factory: ServerFactory, sockets: OpenSocket
+) -> None:
+    quick = server_factory({"PARLEY_PRESENCE_EXPIRY_SECONDS": "1"})
+    w = await make_watchers(quick.url, sockets)
+    await sockets(quick.url, w.alice.access_token)
+    await wait_all(w.bob_tabs, "presence", by_user(w.alice.id, status="online"))
+
+    # The server keeps its connected sockets' presence alive by itself; expiry is under test.
+    await asyncio.sleep(2.5)
+
+    assert w.bob_tabs[0].received("presence", by_user(w.alice.id)) == [
+        {"userId": w.alice.id, "status": "online", "lastSeenAt": None}
+    ]
+    assert (await fetch_user(quick.url, w.bob, w.alice.id))["presence"] == "online"
+
+
+async def test_offline_is_announced_within_2_s_with_the_default_offline_delay(
+    server_factory: ServerFactory, sockets: OpenSocket
+) -> None:
+    default_delay = server_factory({"PARLEY_PRESENCE_OFFLINE_DELAY_SECONDS": "1.0"})
+    w = await make_watchers(default_delay.url, sockets)
+    alice_socket = await sockets(default_delay.url, w.alice.access_token)
+    await wait_all(w.bob_tabs, "presence", by_user(w.alice.id, status="online"))
+
+    started = time.monotonic()
+    await alice_socket.disconnect()
+    await wait_all(
+        w.bob_tabs, "presence", by_user(w.alice.id, status="offline"), OFFLINE_WITHIN_SECONDS
+    )
+
+    assert time.monotonic() - started <= OFFLINE_WITHIN_SECONDS
