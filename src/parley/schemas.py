@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, ConfigDict, PlainSerializer, model_validator
 from pydantic.alias_generators import to_camel
 
 from parley.errors import NotFound
@@ -28,7 +29,7 @@ class WireModel(BaseModel):
 
 
 class InputModel(BaseModel):
-    """A shape clients send: camelCase, no unknown fields, no type coercion.
+    """A shape clients send: camelCase, no unknown fields, no type coercion, real JSON.
 
     `strict` keeps `"5"` from passing for `5`; lengths and other configurable limits are
     checked by the services against the settings, not here.
@@ -38,6 +39,38 @@ class InputModel(BaseModel):
         alias_generator=to_camel, populate_by_name=True, extra="forbid", strict=True
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _only_storable_json(cls, data: Any) -> Any:
+        _require_storable(data)
+        return data
+
+
+def _require_storable(value: Any) -> None:
+    """Refuse what JSON parsers let through but cannot be stored as sent.
+
+    Python's parser accepts `NaN` and `Infinity` (not JSON) and `\ud800` escapes (lone
+    surrogates, not encodable as UTF-8); both would fail or change on the way to storage.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("numbers must be finite (NaN and Infinity are not JSON)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _require_storable(key)
+            _require_storable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _require_storable(item)
+
+
+# The largest seq (and any integer cursor) the databases store: a signed 64-bit integer.
+MAX_SEQ = 2**63 - 1
 
 ItemT = TypeVar("ItemT")
 

@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 _BY_STATUS: dict[int, type[ParleyError]] = {
+    400: ValidationFailed,  # FastAPI's answer to a body its JSON parser gave up on
     401: Unauthorized,
     404: NotFound,
     405: MethodNotAllowed,

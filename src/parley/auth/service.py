@@ -26,7 +26,7 @@ from parley.db.engine import Database
 from parley.errors import Conflict, Unauthorized, ValidationFailed
 from parley.ratelimit import RateLimits
 from parley.users.models import User
-from parley.users.service import own_view
+from parley.users.service import own_view, search_key
 from parley.validation import check_length, check_username
 
 logger = logging.getLogger(__name__)
@@ -64,8 +64,9 @@ class AuthService:
         email = _check_email(request.email, s.email_max_length)
         check_length("password", request.password, s.password_min_length, s.password_max_length)
         display_name = request.display_name
-        if display_name is not None:
-            check_length("displayName", display_name, 1, s.display_name_max_length)
+        if display_name is None:
+            display_name = request.username
+        check_length("displayName", display_name, 1, s.display_name_max_length)
 
         password_hash = await self._passwords.hash(request.password)
 
@@ -76,7 +77,8 @@ class AuthService:
             username_key=request.username.lower(),
             email=email,
             email_key=email.lower(),
-            display_name=display_name if display_name is not None else request.username,
+            display_name=display_name,
+            display_name_key=search_key(display_name),
             avatar_url=None,
             password_hash=password_hash,
             created_at=now,

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from parley.messages.schemas import MessageView
-from parley.schemas import InputModel, Timestamp, WireModel
+from parley.schemas import MAX_SEQ, InputModel, Timestamp, WireModel
 from parley.users.schemas import Presence
 
 Role = Literal["owner", "admin", "member"]
@@ -79,7 +79,7 @@ class RoleChange(InputModel):
 
 
 class ReadMarker(InputModel):
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, le=MAX_SEQ)
 
 
 class ReadReceipt(WireModel):

@@ -46,6 +46,7 @@ from parley.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from parley.messages.models import Message
 from parley.messages.service import message_view
 from parley.realtime.interface import Broadcaster, wire
+from parley.schemas import MAX_SEQ
 from parley.users.models import User
 from parley.users.service import UsersService
 from parley.validation import check_length, check_not_blank, page_size
@@ -206,10 +207,9 @@ class ConversationsService:
             .limit(page_size + 1)
         )
         if after is not None:
-            try:
-                position = int(after)
-            except ValueError:
-                raise ValidationFailed("after is not a cursor from this endpoint") from None
+            if not after.isdigit() or int(after) > MAX_SEQ:
+                raise ValidationFailed("after is not a cursor from this endpoint")
+            position = int(after)
             query = query.where(Participant.id > position)
 
         async with self._database.reading() as session:

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query, Response, status
 from parley.api.deps import CurrentUser, MessagesDep
 from parley.api.problems import PROBLEM_RESPONSES
 from parley.messages.schemas import MessageCreate, MessageEdit, MessagesPage, MessageView
-from parley.schemas import parse_id
+from parley.schemas import MAX_SEQ, parse_id
 
 router = APIRouter(prefix="/api", tags=["messages"], responses=PROBLEM_RESPONSES)
 
-Seq = Annotated[int | None, Query(ge=0)]
+Seq = Annotated[int | None, Query(ge=0, le=MAX_SEQ)]
 
 
 @router.get("/conversations/{conversation_id}/messages")

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import Field
 
-from parley.schemas import InputModel, Timestamp, WireModel
+from parley.schemas import MAX_SEQ, InputModel, Timestamp, WireModel
 
 
 class MessageView(WireModel):
@@ -62,7 +62,7 @@ class DeleteMessageEvent(InputModel):
 
 class SyncEvent(InputModel):
     conversation_id: str
-    after_seq: int = Field(ge=0)
+    after_seq: int = Field(ge=0, le=MAX_SEQ)
     limit: int | None = None
 
 

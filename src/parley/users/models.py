@@ -19,6 +19,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320))
     email_key: Mapped[str] = mapped_column(String(320), unique=True)
     display_name: Mapped[str] = mapped_column(String(256))
+    # Case-folded in Python, for search: SQLite's lower() and LIKE fold only ASCII.
+    display_name_key: Mapped[str] = mapped_column(String(256), index=True)
     avatar_url: Mapped[str | None] = mapped_column(String(4096))
     password_hash: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

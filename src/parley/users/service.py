@@ -35,6 +35,11 @@ def own_view(user: User) -> UserOwn:
     )
 
 
+def search_key(text: str) -> str:
+    """The form names are compared in when searching: case folded for every script."""
+    return text.casefold()
+
+
 def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -91,6 +96,7 @@ class UsersService:
             user = await require_user(session, user_id)
             if update.display_name is not None:
                 user.display_name = update.display_name
+                user.display_name_key = search_key(update.display_name)
             if update.avatar_url is not None:
                 user.avatar_url = update.avatar_url
             user.updated_at = self._clock.now()
@@ -99,7 +105,7 @@ class UsersService:
     async def search(self, caller_id: uuid.UUID, query: str, limit: int) -> list[UserPublic]:
         """Users other than the caller whose username or display name starts with `query`."""
         limit = min(limit, self._settings.page_size_max)
-        pattern = escape_like(query.lower()) + "%"
+        pattern = escape_like(search_key(query)) + "%"
         async with self._database.reading() as session:
             users = (
                 await session.scalars(
@@ -108,7 +114,7 @@ class UsersService:
                         User.id != caller_id,
                         or_(
                             User.username_key.like(pattern, escape="\\"),
-                            User.display_name.ilike(pattern, escape="\\"),
+                            User.display_name_key.like(pattern, escape="\\"),
                         ),
                     )
                     .order_by(User.username_key)
