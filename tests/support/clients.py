@@ -127,9 +127,10 @@ async def connect(base_url: str, token: str | None) -> ChatSocket:
     client = socketio.AsyncClient(reconnection=False)
     chat = ChatSocket(client)
 
-    @client.on("*", namespace="/chat")
-    async def _any(event: str, payload: Any = None) -> None:
+    async def record_any(event: str, payload: Any = None) -> None:
         chat.record(event, payload)
+
+    client.on("*", record_any, namespace="/chat")
 
     auth = {"token": token} if token is not None else {}
     await client.connect(

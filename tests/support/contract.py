@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import jsonschema  # type: ignore[import-untyped]  # no stubs in the dev group (types-jsonschema)
+import jsonschema
 import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7, DRAFT202012
