@@ -66,8 +66,16 @@ class PresenceService:
         await self._settle(user_id)
 
     async def close(self) -> None:
+        """On shutdown: everyone still waiting to go offline was last seen now."""
+        leaving = list(self._pending_offline)
         for task in self._pending_offline.values():
             task.cancel()
+        self._pending_offline.clear()
+        if leaving:
+            async with self._database.transaction() as session:
+                await session.execute(
+                    update(User).where(User.id.in_(leaving)).values(last_seen_at=self._clock.now())
+                )
 
     async def _current(self, user_id: uuid.UUID) -> Presence:
         return (await self._store.statuses([user_id])).get(user_id, "offline")
