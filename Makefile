@@ -2,7 +2,7 @@
 # uv manages the environment; it is installed into .tools/ with the machine's own Python,
 # and never downloads a Python of its own.
 
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
