@@ -266,7 +266,7 @@ async def wait_all(
     chats: Sequence[ChatSocket],
     name: str,
     predicate: Callable[[Any], bool] = lambda _: True,
-    timeout: float = 5.0,  # noqa: ASYNC109 - passed on to each ChatSocket.wait_for
+    timeout: float = 5.0,
 ) -> list[Any]:
     """The first matching `name` event on every socket in `chats`."""
     return list(await asyncio.gather(*(c.wait_for(name, predicate, timeout) for c in chats)))

@@ -164,18 +164,31 @@ async def test_connect_with_forged_token_is_refused_unauthorized(
 async def test_expired_token_is_refused_while_a_socket_connected_before_stays_authorized(
     server_factory: ServerFactory, sockets: OpenSocket
 ) -> None:
-    short_lived = server_factory({"PARLEY_ACCESS_TOKEN_TTL_SECONDS": "1"})
+    # Two seconds, not one: `exp` is whole seconds, so a 1 s token may expire at once,
+    # before the setup below could use it.
+    short_lived = server_factory({"PARLEY_ACCESS_TOKEN_TTL_SECONDS": "2"})
     alice = await register(short_lived.url, "alice")
     bob = await register(short_lived.url, "bob")
     conversation = await start_direct(short_lived.url, bob, alice)
     alice_socket = await sockets(short_lived.url, alice.access_token)
 
-    await asyncio.sleep(1.5)  # the token's lifetime is the timer under test
+    await asyncio.sleep(2.1)  # the token's lifetime is the timer under test
 
     refusal = await refused_connect_error(short_lived.url, {"token": alice.access_token})
     message = await send(alice_socket, conversation["id"], "my token expired, my socket did not")
     assert_unauthorized(refusal)
     assert message["content"] == "my token expired, my socket did not"
+
+
+async def test_connect_with_expired_token_is_refused_unauthorized(
+    server_factory: ServerFactory,
+) -> None:
+    short_lived = server_factory({"PARLEY_ACCESS_TOKEN_TTL_SECONDS": "1"})
+    alice = await register(short_lived.url, "alice")
+
+    await asyncio.sleep(1.5)  # the token's lifetime is the timer under test
+
+    assert_unauthorized(await refused_connect_error(short_lived.url, {"token": alice.access_token}))
 
 
 async def test_refused_connection_leaves_the_server_serving_others(
@@ -217,3 +230,27 @@ async def test_refreshed_access_token_connects(server: ParleyServer, sockets: Op
     alice_socket = await sockets(server.url, response.json()["accessToken"])
 
     assert ok(await alice_socket.call("heartbeat", {})) == {}
+
+
+async def test_reconnecting_then_syncing_misses_nothing(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    alice = await register(server.url, "alice")
+    bob = await register(server.url, "bob")
+    conversation_id = (await start_direct(server.url, alice, bob))["id"]
+    alice_socket = await sockets(server.url, alice.access_token)
+    bob_socket = await sockets(server.url, bob.access_token)
+    held = await send(alice_socket, conversation_id, "before the drop")
+    await bob_socket.wait_for("newMessage", lambda m: m["id"] == held["id"])
+
+    await bob_socket.disconnect()
+    missed = [await send(alice_socket, conversation_id, f"missed {i}") for i in range(3)]
+    # Connect first, sync second (docs/api.md, "Delivery rules").
+    bob_again = await sockets(server.url, bob.access_token)
+    caught_up = ok(
+        await bob_again.call("sync", {"conversationId": conversation_id, "afterSeq": held["seq"]})
+    )
+    live = await send(alice_socket, conversation_id, "live again")
+
+    assert caught_up == {"items": missed, "hasMore": False}
+    assert await bob_again.wait_for("newMessage") == live

@@ -69,6 +69,9 @@ async def test_creating_a_conversation_joins_every_socket_of_every_participant(
     for payload in created:
         assert_conversation_view(payload, conversation_id, {alice.id, bob.id})
         assert payload["type"] == kind
+        roles = {p["id"]: p["role"] for p in payload["participants"]}
+        owner_role = "owner" if kind == "group" else "member"
+        assert roles == {alice.id: owner_role, bob.id: "member"}
 
 
 async def test_new_participant_can_send_right_after_creation(
