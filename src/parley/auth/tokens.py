@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import secrets
 import uuid
 from datetime import timedelta
@@ -57,7 +58,8 @@ class AccessTokens:
         claims = {
             "sub": str(user_id),
             "iat": int(now.timestamp()),
-            "exp": int(now.timestamp() + self.ttl.total_seconds()),
+            # Rounded up: the token lives at least as long as the `expiresIn` clients are told.
+            "exp": math.ceil(now.timestamp() + self.ttl.total_seconds()),
             "typ": "access",
         }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
