@@ -56,9 +56,7 @@ class Account:
         return str(self.user["username"])
 
 
-async def register(
-    base_url: str, prefix: str = "user", display_name: str | None = None
-) -> Account:
+async def register(base_url: str, prefix: str = "user", display_name: str | None = None) -> Account:
     username = unique_name(prefix)
     body: dict[str, Any] = {
         "username": username,
