@@ -164,9 +164,9 @@ async def test_connect_with_forged_token_is_refused_unauthorized(
 async def test_expired_token_is_refused_while_a_socket_connected_before_stays_authorized(
     server_factory: ServerFactory, sockets: OpenSocket
 ) -> None:
-    # Two seconds, not one: `exp` is whole seconds, so a 1 s token may expire at once,
-    # before the setup below could use it.
-    short_lived = server_factory({"PARLEY_ACCESS_TOKEN_TTL_SECONDS": "2"})
+    # `exp` is whole seconds rounded up: a 1 s token lives at least 1 s (time for the setup)
+    # and less than 2 s.
+    short_lived = server_factory({"PARLEY_ACCESS_TOKEN_TTL_SECONDS": "1"})
     alice = await register(short_lived.url, "alice")
     bob = await register(short_lived.url, "bob")
     conversation = await start_direct(short_lived.url, bob, alice)
