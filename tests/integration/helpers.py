@@ -10,6 +10,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -368,3 +369,43 @@ async def wait_count(
     await chat.wait_for(name, enough)
     matching: list[Any] = chat.received(name, predicate)
     return matching
+
+
+@dataclass
+class Group:
+    """A group of Alice (owner, two tabs), Bob (two tabs) and Carol (one tab), and a stranger."""
+
+    conversation: dict[str, Any]
+    alice: Account
+    bob: Account
+    carol: Account
+    alice_tabs: list[ChatSocket]
+    bob_tabs: list[ChatSocket]
+    carol_tabs: list[ChatSocket]
+    stranger_tabs: list[ChatSocket]
+
+    @property
+    def id(self) -> str:
+        return str(self.conversation["id"])
+
+    @property
+    def participant_sockets(self) -> list[ChatSocket]:
+        return [*self.alice_tabs, *self.bob_tabs, *self.carol_tabs]
+
+
+async def make_group(base_url: str, sockets: OpenSocket) -> Group:
+    alice = await register(base_url, "alice")
+    bob = await register(base_url, "bob")
+    carol = await register(base_url, "carol")
+    stranger = await register(base_url, "stranger")
+    conversation = await start_group(base_url, alice, [bob, carol])
+    return Group(
+        conversation,
+        alice,
+        bob,
+        carol,
+        await open_tabs(sockets, base_url, alice, 2),
+        await open_tabs(sockets, base_url, bob, 2),
+        await open_tabs(sockets, base_url, carol, 1),
+        await open_tabs(sockets, base_url, stranger, 1),
+    )

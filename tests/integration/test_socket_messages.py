@@ -9,7 +9,6 @@ conversation's `newMessage` events in `seq` order.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 from tests.integration.helpers import (
@@ -17,58 +16,17 @@ from tests.integration.helpers import (
     about,
     assert_none_on,
     error_code,
+    make_group,
     new_client_id,
     ok,
-    open_tabs,
     parse_time,
     rest_send,
     send,
     start_direct,
-    start_group,
     wait_all,
 )
-from tests.support.clients import Account, ChatSocket, api_client, register
+from tests.support.clients import api_client, register
 from tests.support.server import ParleyServer
-
-
-@dataclass
-class Group:
-    """A group of Alice (owner, two tabs), Bob (two tabs) and Carol (one tab), and a stranger."""
-
-    conversation: dict[str, Any]
-    alice: Account
-    bob: Account
-    carol: Account
-    alice_tabs: list[ChatSocket]
-    bob_tabs: list[ChatSocket]
-    carol_tabs: list[ChatSocket]
-    stranger_tabs: list[ChatSocket]
-
-    @property
-    def id(self) -> str:
-        return str(self.conversation["id"])
-
-    @property
-    def participant_sockets(self) -> list[ChatSocket]:
-        return [*self.alice_tabs, *self.bob_tabs, *self.carol_tabs]
-
-
-async def make_group(base_url: str, sockets: OpenSocket) -> Group:
-    alice = await register(base_url, "alice")
-    bob = await register(base_url, "bob")
-    carol = await register(base_url, "carol")
-    stranger = await register(base_url, "stranger")
-    conversation = await start_group(base_url, alice, [bob, carol])
-    return Group(
-        conversation,
-        alice,
-        bob,
-        carol,
-        await open_tabs(sockets, base_url, alice, 2),
-        await open_tabs(sockets, base_url, bob, 2),
-        await open_tabs(sockets, base_url, carol, 1),
-        await open_tabs(sockets, base_url, stranger, 1),
-    )
 
 
 async def test_send_message_acks_the_stored_message(

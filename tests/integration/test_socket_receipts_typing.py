@@ -9,16 +9,17 @@ sends `isTyping: false` to every conversation where they were typing. Typing is 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 from tests.integration.helpers import (
+    Group,
     OpenSocket,
     ServerFactory,
     about,
     assert_none_on,
     error_of,
     fetch_conversation,
+    make_group,
     ok,
     open_tabs,
     parse_time,
@@ -27,55 +28,15 @@ from tests.integration.helpers import (
     wait_all,
     wait_count,
 )
-from tests.support.clients import Account, ChatSocket, api_client, register
+from tests.support.clients import ChatSocket, api_client, register
 from tests.support.server import ParleyServer
 
 
-@dataclass
-class Trio:
-    """A group of Alice (two tabs), Bob (two tabs) and Carol (one tab), and a stranger's tab."""
-
-    conversation: dict[str, Any]
-    alice: Account
-    bob: Account
-    carol: Account
-    alice_tabs: list[ChatSocket]
-    bob_tabs: list[ChatSocket]
-    carol_tabs: list[ChatSocket]
-    stranger_tabs: list[ChatSocket]
-
-    @property
-    def id(self) -> str:
-        return str(self.conversation["id"])
-
-    @property
-    def everyone(self) -> list[ChatSocket]:
-        return [*self.alice_tabs, *self.bob_tabs, *self.carol_tabs]
-
-
-async def make_trio(base_url: str, sockets: OpenSocket) -> Trio:
-    alice = await register(base_url, "alice")
-    bob = await register(base_url, "bob")
-    carol = await register(base_url, "carol")
-    stranger = await register(base_url, "stranger")
-    conversation = await start_group(base_url, alice, [bob, carol])
-    return Trio(
-        conversation,
-        alice,
-        bob,
-        carol,
-        await open_tabs(sockets, base_url, alice, 2),
-        await open_tabs(sockets, base_url, bob, 2),
-        await open_tabs(sockets, base_url, carol, 1),
-        await open_tabs(sockets, base_url, stranger, 1),
-    )
-
-
-async def send_three(trio: Trio) -> None:
+async def send_three(group: Group) -> None:
     """Alice sends three messages (seq 1-3) and everyone has seen them arrive."""
     for content in ("one", "two", "three"):
-        await send(trio.alice_tabs[0], trio.id, content)
-    await wait_all(trio.everyone, "newMessage", lambda m: m["seq"] == 3)
+        await send(group.alice_tabs[0], group.id, content)
+    await wait_all(group.participant_sockets, "newMessage", lambda m: m["seq"] == 3)
 
 
 async def mark_read(chat: ChatSocket, conversation_id: str, seq: int) -> Any:
@@ -97,122 +58,122 @@ def typing_of(user_id: str, is_typing: bool | None = None) -> Any:
 async def test_mark_read_acks_last_read_seq_and_emits_read_receipt_to_every_participant(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
-    trio = await make_trio(server.url, sockets)
-    await send_three(trio)
+    group = await make_group(server.url, sockets)
+    await send_three(group)
 
-    data = await mark_read(trio.bob_tabs[0], trio.id, 2)
+    data = await mark_read(group.bob_tabs[0], group.id, 2)
 
     assert data == {"lastReadSeq": 2}
-    receipts = await wait_all(trio.everyone, "readReceipt")
+    receipts = await wait_all(group.participant_sockets, "readReceipt")
     receipt = receipts[0]
     assert set(receipt) == {"conversationId", "userId", "seq", "readAt"}
-    assert receipt["conversationId"] == trio.id
-    assert receipt["userId"] == trio.bob.id
+    assert receipt["conversationId"] == group.id
+    assert receipt["userId"] == group.bob.id
     assert receipt["seq"] == 2
     parse_time(receipt["readAt"])
-    assert receipts == [receipt] * len(trio.everyone)
-    await assert_none_on(trio.stranger_tabs, "readReceipt")
+    assert receipts == [receipt] * len(group.participant_sockets)
+    await assert_none_on(group.stranger_tabs, "readReceipt")
 
 
 async def test_mark_read_lowers_the_readers_unread_count(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
-    trio = await make_trio(server.url, sockets)
-    await send_three(trio)
+    group = await make_group(server.url, sockets)
+    await send_three(group)
 
-    await mark_read(trio.bob_tabs[0], trio.id, 2)
+    await mark_read(group.bob_tabs[0], group.id, 2)
 
-    conversation = await fetch_conversation(server.url, trio.bob, trio.id)
+    conversation = await fetch_conversation(server.url, group.bob, group.id)
     assert conversation["unreadCount"] == 1
-    [bob] = [p for p in conversation["participants"] if p["id"] == trio.bob.id]
+    [bob] = [p for p in conversation["participants"] if p["id"] == group.bob.id]
     assert bob["lastReadSeq"] == 2
 
 
 async def test_mark_read_backwards_changes_nothing_and_emits_nothing(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
-    trio = await make_trio(server.url, sockets)
-    await send_three(trio)
-    await mark_read(trio.bob_tabs[0], trio.id, 3)
-    await wait_all(trio.everyone, "readReceipt")
+    group = await make_group(server.url, sockets)
+    await send_three(group)
+    await mark_read(group.bob_tabs[0], group.id, 3)
+    await wait_all(group.participant_sockets, "readReceipt")
 
-    data = await mark_read(trio.bob_tabs[1], trio.id, 1)
+    data = await mark_read(group.bob_tabs[1], group.id, 1)
 
     assert data == {"lastReadSeq": 3}
     await asyncio.sleep(0.3)
-    for chat in trio.everyone:
+    for chat in group.participant_sockets:
         assert len(chat.received("readReceipt")) == 1
 
 
 async def test_mark_read_at_the_same_seq_again_emits_nothing(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
-    trio = await make_trio(server.url, sockets)
-    await send_three(trio)
-    await mark_read(trio.bob_tabs[0], trio.id, 2)
-    await wait_all(trio.everyone, "readReceipt")
+    group = await make_group(server.url, sockets)
+    await send_three(group)
+    await mark_read(group.bob_tabs[0], group.id, 2)
+    await wait_all(group.participant_sockets, "readReceipt")
 
-    data = await mark_read(trio.bob_tabs[0], trio.id, 2)
+    data = await mark_read(group.bob_tabs[0], group.id, 2)
 
     assert data == {"lastReadSeq": 2}
     await asyncio.sleep(0.3)
-    for chat in trio.everyone:
+    for chat in group.participant_sockets:
         assert len(chat.received("readReceipt")) == 1
 
 
 async def test_mark_read_past_last_seq_is_taken_as_last_seq(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
-    trio = await make_trio(server.url, sockets)
-    await send_three(trio)
+    group = await make_group(server.url, sockets)
+    await send_three(group)
 
-    data = await mark_read(trio.carol_tabs[0], trio.id, 1000)
+    data = await mark_read(group.carol_tabs[0], group.id, 1000)
 
     assert data == {"lastReadSeq": 3}
-    receipt = await trio.alice_tabs[0].wait_for("readReceipt")
+    receipt = await group.alice_tabs[0].wait_for("readReceipt")
     assert receipt["seq"] == 3
-    assert receipt["userId"] == trio.carol.id
+    assert receipt["userId"] == group.carol.id
 
 
 async def test_mark_read_with_negative_seq_is_validation_error(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
-    trio = await make_trio(server.url, sockets)
-    await send_three(trio)
+    group = await make_group(server.url, sockets)
+    await send_three(group)
 
-    ack = await trio.bob_tabs[0].call("markRead", {"conversationId": trio.id, "seq": -1})
+    ack = await group.bob_tabs[0].call("markRead", {"conversationId": group.id, "seq": -1})
 
     assert error_of(ack)["code"] == "validation_error"
-    await assert_none_on(trio.everyone, "readReceipt")
+    await assert_none_on(group.participant_sockets, "readReceipt")
 
 
 async def test_sending_moves_the_senders_marker_without_a_read_receipt(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
-    trio = await make_trio(server.url, sockets)
-    await send_three(trio)
+    group = await make_group(server.url, sockets)
+    await send_three(group)
 
-    data = await mark_read(trio.alice_tabs[1], trio.id, 3)
+    data = await mark_read(group.alice_tabs[1], group.id, 3)
 
     assert data == {"lastReadSeq": 3}
-    await assert_none_on(trio.everyone, "readReceipt")
-    conversation = await fetch_conversation(server.url, trio.alice, trio.id)
+    await assert_none_on(group.participant_sockets, "readReceipt")
+    conversation = await fetch_conversation(server.url, group.alice, group.id)
     assert conversation["unreadCount"] == 0
 
 
 async def test_rest_read_emits_the_same_read_receipt(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
-    trio = await make_trio(server.url, sockets)
-    await send_three(trio)
+    group = await make_group(server.url, sockets)
+    await send_three(group)
 
-    async with api_client(server.url, trio.carol.access_token) as api:
-        response = await api.post(f"/api/conversations/{trio.id}/read", json={"seq": 2})
+    async with api_client(server.url, group.carol.access_token) as api:
+        response = await api.post(f"/api/conversations/{group.id}/read", json={"seq": 2})
 
     assert response.status_code == 204, response.text
-    receipts = await wait_all(trio.everyone, "readReceipt")
+    receipts = await wait_all(group.participant_sockets, "readReceipt")
     assert {(r["userId"], r["seq"], r["conversationId"]) for r in receipts} == {
-        (trio.carol.id, 2, trio.id)
+        (group.carol.id, 2, group.id)
     }
 
 
@@ -222,77 +183,77 @@ async def test_rest_read_emits_the_same_read_receipt(
 async def test_typing_reaches_the_other_participants_sockets_and_none_of_the_typists(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
-    trio = await make_trio(server.url, sockets)
+    group = await make_group(server.url, sockets)
 
-    ack = await trio.alice_tabs[0].call("typing", {"conversationId": trio.id, "isTyping": True})
+    ack = await group.alice_tabs[0].call("typing", {"conversationId": group.id, "isTyping": True})
 
     assert ok(ack) == {}
-    others = [*trio.bob_tabs, *trio.carol_tabs]
+    others = [*group.bob_tabs, *group.carol_tabs]
     delivered = await wait_all(others, "userTyping")
-    expected = {"conversationId": trio.id, "userId": trio.alice.id, "isTyping": True}
+    expected = {"conversationId": group.id, "userId": group.alice.id, "isTyping": True}
     assert delivered == [expected] * len(others)
-    await assert_none_on([*trio.alice_tabs, *trio.stranger_tabs], "userTyping")
+    await assert_none_on([*group.alice_tabs, *group.stranger_tabs], "userTyping")
 
 
 async def test_typing_stopped_reaches_the_other_participants(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
-    trio = await make_trio(server.url, sockets)
-    ok(await trio.bob_tabs[1].call("typing", {"conversationId": trio.id, "isTyping": True}))
+    group = await make_group(server.url, sockets)
+    ok(await group.bob_tabs[1].call("typing", {"conversationId": group.id, "isTyping": True}))
 
-    ack = await trio.bob_tabs[1].call("typing", {"conversationId": trio.id, "isTyping": False})
+    ack = await group.bob_tabs[1].call("typing", {"conversationId": group.id, "isTyping": False})
 
     assert ok(ack) == {}
-    others = [*trio.alice_tabs, *trio.carol_tabs]
-    delivered = await wait_all(others, "userTyping", typing_of(trio.bob.id, False))
-    assert delivered[0] == {"conversationId": trio.id, "userId": trio.bob.id, "isTyping": False}
-    await assert_none_on(trio.bob_tabs, "userTyping")
+    others = [*group.alice_tabs, *group.carol_tabs]
+    delivered = await wait_all(others, "userTyping", typing_of(group.bob.id, False))
+    assert delivered[0] == {"conversationId": group.id, "userId": group.bob.id, "isTyping": False}
+    await assert_none_on(group.bob_tabs, "userTyping")
 
 
 async def test_repeated_typing_is_forwarded_each_time(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
-    trio = await make_trio(server.url, sockets)
+    group = await make_group(server.url, sockets)
 
     # Receivers drop a typing state that is not repeated, so each repeat must reach them.
     for _ in range(2):
-        ok(await trio.alice_tabs[0].call("typing", {"conversationId": trio.id, "isTyping": True}))
+        ok(await group.alice_tabs[0].call("typing", {"conversationId": group.id, "isTyping": True}))
 
-    await wait_count(trio.carol_tabs[0], "userTyping", typing_of(trio.alice.id, True), 2)
+    await wait_count(group.carol_tabs[0], "userTyping", typing_of(group.alice.id, True), 2)
 
 
 async def test_last_socket_leaving_stops_typing_for_the_others(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
-    trio = await make_trio(server.url, sockets)
-    elsewhere = await start_group(server.url, trio.alice, [trio.bob], name="Elsewhere")
-    ok(await trio.alice_tabs[0].call("typing", {"conversationId": trio.id, "isTyping": True}))
-    await wait_all([*trio.bob_tabs, *trio.carol_tabs], "userTyping", typing_of(trio.alice.id))
+    group = await make_group(server.url, sockets)
+    elsewhere = await start_group(server.url, group.alice, [group.bob], name="Elsewhere")
+    ok(await group.alice_tabs[0].call("typing", {"conversationId": group.id, "isTyping": True}))
+    await wait_all([*group.bob_tabs, *group.carol_tabs], "userTyping", typing_of(group.alice.id))
 
-    await trio.alice_tabs[1].disconnect()
-    await trio.alice_tabs[0].disconnect()
+    await group.alice_tabs[1].disconnect()
+    await group.alice_tabs[0].disconnect()
 
-    others = [*trio.bob_tabs, *trio.carol_tabs]
-    stopped = await wait_all(others, "userTyping", typing_of(trio.alice.id, False))
-    assert stopped == [{"conversationId": trio.id, "userId": trio.alice.id, "isTyping": False}] * (
-        len(others)
-    )
+    others = [*group.bob_tabs, *group.carol_tabs]
+    stopped = await wait_all(others, "userTyping", typing_of(group.alice.id, False))
+    assert stopped == [
+        {"conversationId": group.id, "userId": group.alice.id, "isTyping": False}
+    ] * (len(others))
     # Only where Alice was typing.
-    await assert_none_on(trio.bob_tabs, "userTyping", about(elsewhere["id"]))
+    await assert_none_on(group.bob_tabs, "userTyping", about(elsewhere["id"]))
 
 
 async def test_typing_from_the_last_remaining_tab_is_stopped_when_it_leaves(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
-    trio = await make_trio(server.url, sockets)
-    ok(await trio.alice_tabs[1].call("typing", {"conversationId": trio.id, "isTyping": True}))
-    await trio.carol_tabs[0].wait_for("userTyping", typing_of(trio.alice.id, True))
+    group = await make_group(server.url, sockets)
+    ok(await group.alice_tabs[1].call("typing", {"conversationId": group.id, "isTyping": True}))
+    await group.carol_tabs[0].wait_for("userTyping", typing_of(group.alice.id, True))
 
     # Leaving one tab of two: Alice still has a socket, so no stop is required yet.
-    await trio.alice_tabs[0].disconnect()
-    await trio.alice_tabs[1].disconnect()
+    await group.alice_tabs[0].disconnect()
+    await group.alice_tabs[1].disconnect()
 
-    await trio.carol_tabs[0].wait_for("userTyping", typing_of(trio.alice.id, False))
+    await group.carol_tabs[0].wait_for("userTyping", typing_of(group.alice.id, False))
 
 
 async def test_typing_over_the_rate_limit_is_rate_limited_with_retry_after(
@@ -348,9 +309,9 @@ async def test_typing_rate_limit_counts_every_tab_of_the_user(
 async def test_mark_read_in_an_empty_conversation_acks_zero_and_emits_nothing(
     server: ParleyServer, sockets: OpenSocket
 ) -> None:
-    trio = await make_trio(server.url, sockets)
+    group = await make_group(server.url, sockets)
 
-    data = await mark_read(trio.bob_tabs[0], trio.id, 5)
+    data = await mark_read(group.bob_tabs[0], group.id, 5)
 
     assert data == {"lastReadSeq": 0}
-    await assert_none_on(trio.everyone, "readReceipt")
+    await assert_none_on(group.participant_sockets, "readReceipt")

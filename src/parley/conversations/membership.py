@@ -11,15 +11,21 @@ from parley.conversations.models import Conversation, Participant
 from parley.errors import NotFound
 
 
-async def require_participant(
+async def get_participant(
     session: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID
-) -> Participant:
-    """The caller's membership; a conversation they are not in does not exist for them."""
-    participant = await session.scalar(
+) -> Participant | None:
+    return await session.scalar(
         select(Participant).where(
             Participant.conversation_id == conversation_id, Participant.user_id == user_id
         )
     )
+
+
+async def require_participant(
+    session: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID
+) -> Participant:
+    """The caller's membership; a conversation they are not in does not exist for them."""
+    participant = await get_participant(session, conversation_id, user_id)
     if participant is None:
         raise NotFound("conversation not found")
     return participant

@@ -7,22 +7,14 @@ from pydantic import Field
 
 from parley.messages.schemas import MessageView
 from parley.schemas import MAX_SEQ, InputModel, Timestamp, WireModel
-from parley.users.schemas import Presence
+from parley.users.schemas import UserPublic
 
 Role = Literal["owner", "admin", "member"]
 
 
-class ParticipantView(WireModel):
+class ParticipantView(UserPublic):
     """The participant's public user view at the top level, plus their membership."""
 
-    id: uuid.UUID
-    username: str
-    display_name: str
-    avatar_url: str | None
-    created_at: Timestamp
-    updated_at: Timestamp
-    presence: Presence
-    last_seen_at: Timestamp | None
     role: Role
     joined_at: Timestamp
     last_read_seq: int

@@ -30,7 +30,11 @@ from sqlalchemy.sql.selectable import ScalarSelect
 
 from parley.clock import Clock
 from parley.config import Settings
-from parley.conversations.membership import require_conversation, require_participant
+from parley.conversations.membership import (
+    get_participant,
+    require_conversation,
+    require_participant,
+)
 from parley.conversations.models import Conversation, Participant
 from parley.conversations.schemas import (
     ConversationPage,
@@ -93,16 +97,7 @@ class ConversationsService:
             return await self.get(caller_id, existing), False
 
         now = self._clock.now()
-        conversation = Conversation(
-            id=uuid.uuid4(),
-            type="direct",
-            name=None,
-            direct_key=direct_key,
-            last_seq=0,
-            created_at=now,
-            updated_at=now,
-            last_activity_at=now,
-        )
+        conversation = _new_conversation("direct", None, direct_key, now)
         try:
             async with self._database.transaction() as session:
                 await _require_users_exist(session, [other_id])
@@ -133,16 +128,7 @@ class ConversationsService:
             )
 
         now = self._clock.now()
-        conversation = Conversation(
-            id=uuid.uuid4(),
-            type="group",
-            name=name,
-            direct_key=None,
-            last_seq=0,
-            created_at=now,
-            updated_at=now,
-            last_activity_at=now,
-        )
+        conversation = _new_conversation("group", name, None, now)
         async with self._database.transaction() as session:
             await _require_users_exist(session, member_ids)
             session.add(conversation)
@@ -478,7 +464,7 @@ class ConversationsService:
         publics = await self._users.public_views([user for _, user in rows])
         return [
             ParticipantView(
-                **public.model_dump(),
+                **dict(public),
                 role=participant.role,
                 joined_at=participant.joined_at,
                 last_read_seq=participant.last_read_seq,
@@ -524,6 +510,21 @@ def _unread_count(viewer_id: uuid.UUID) -> ScalarSelect[int]:
     )
 
 
+def _new_conversation(
+    kind: str, name: str | None, direct_key: str | None, now: datetime
+) -> Conversation:
+    return Conversation(
+        id=uuid.uuid4(),
+        type=kind,
+        name=name,
+        direct_key=direct_key,
+        last_seq=0,
+        created_at=now,
+        updated_at=now,
+        last_activity_at=now,
+    )
+
+
 def _new_participant(
     conversation: Conversation, user_id: uuid.UUID, role: str, now: datetime
 ) -> Participant:
@@ -554,11 +555,8 @@ async def _pass_ownership(session: AsyncSession, conversation_id: uuid.UUID) -> 
 async def _find_participant(
     session: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID
 ) -> Participant:
-    participant = await session.scalar(
-        select(Participant).where(
-            Participant.conversation_id == conversation_id, Participant.user_id == user_id
-        )
-    )
+    """Someone else's membership, as a participant asking about it sees it."""
+    participant = await get_participant(session, conversation_id, user_id)
     if participant is None:
         raise NotFound("participant not found")
     return participant
