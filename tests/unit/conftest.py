@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -112,13 +113,23 @@ def unit_settings(data_dir: Path, **overrides: Any) -> Settings:
     return Settings(**{**values, **overrides})
 
 
-@pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    settings = unit_settings(tmp_path)
+@asynccontextmanager
+async def make_harness(data_dir: Path, **overrides: Any) -> AsyncIterator[Harness]:
+    """Services on a fresh database in `data_dir`, with settings overridden by keyword."""
+    settings = unit_settings(data_dir, **overrides)
     # Alembic's environment runs its own event loop, so it cannot run on this one.
     await asyncio.to_thread(upgrade_to_head, settings)
     clock = FakeClock()
     broadcaster = RecordingBroadcaster()
     services = build_services(settings, clock, broadcaster)
-    yield Harness(services, clock, broadcaster)
-    await services.database.dispose()
+    try:
+        yield Harness(services, clock, broadcaster)
+    finally:
+        await services.presence.close()
+        await services.database.dispose()
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    async with make_harness(tmp_path) as built:
+        yield built
