@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import jwt
 import socketio
 
 from tests.support.clients import Account, ChatSocket, api_client, register
@@ -409,3 +410,13 @@ async def make_group(base_url: str, sockets: OpenSocket) -> Group:
         await open_tabs(sockets, base_url, carol, 1),
         await open_tabs(sockets, base_url, stranger, 1),
     )
+
+
+def token_for_unknown_user(server: ParleyServer) -> str:
+    """A token signed with the server's own secret for a user it has never had.
+
+    That happens for real when a database is reset but the signing secret is kept.
+    """
+    secret = (server.data_dir / "jwt-secret").read_text().strip()
+    claims = {"sub": str(uuid.uuid4()), "exp": 4102444800, "iat": 1, "typ": "access"}
+    return jwt.encode(claims, secret, algorithm="HS256")

@@ -11,7 +11,13 @@ import httpx
 import jwt
 import pytest
 
-from tests.integration.helpers import JSON, assert_problem, assert_timestamp, bearer
+from tests.integration.helpers import (
+    JSON,
+    assert_problem,
+    assert_timestamp,
+    bearer,
+    token_for_unknown_user,
+)
 from tests.support.clients import PASSWORD, Account, api_client, register, unique_name
 from tests.support.server import ParleyServer
 
@@ -604,3 +610,19 @@ async def test_registration_over_the_per_address_limit_is_rate_limited(
 
         limited = await api.post("/api/auth/register", json=registration())
         assert_rate_limited(limited, 3600)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/users/me", None),
+        ("GET", "/api/conversations", None),
+        ("POST", "/api/conversations", {"type": "group", "name": "g", "participantIds": []}),
+    ],
+)
+async def test_well_signed_token_of_an_unknown_user_is_unauthorized(
+    server: ParleyServer, method: str, path: str, body: JSON | None
+) -> None:
+    async with api_client(server.url, token_for_unknown_user(server)) as api:
+        response = await api.request(method, path, json=body)
+    assert_problem(response, 401, "unauthorized")

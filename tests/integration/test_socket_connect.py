@@ -25,6 +25,7 @@ from tests.integration.helpers import (
     send,
     start_direct,
     start_group,
+    token_for_unknown_user,
 )
 from tests.support.clients import Account, api_client, register
 from tests.support.server import ParleyServer
@@ -255,3 +256,8 @@ async def test_reconnecting_then_syncing_misses_nothing(
 
     assert caught_up == {"items": missed, "hasMore": False}
     assert await bob_again.wait_for("newMessage") == live
+
+
+async def test_well_signed_token_of_an_unknown_user_is_refused(server: ParleyServer) -> None:
+    token = token_for_unknown_user(server)
+    assert_unauthorized(await refused_connect_error(server.url, {"token": token}))

@@ -63,7 +63,7 @@ async def current_user(
     """The caller, from a valid access token; also where the per-user API rate applies."""
     if credentials is None:
         raise Unauthorized("missing bearer token")
-    user_id = auth.authenticate(credentials.credentials)
+    user_id = await auth.authenticate(credentials.credentials)
     request.state.user_id = user_id
     await rate_limits.api(str(user_id))
     return user_id

@@ -32,6 +32,9 @@ from parley.validation import check_length, check_username
 logger = logging.getLogger(__name__)
 
 CREDENTIALS_REJECTED = "wrong username or password"
+# Users known to exist, so authenticating a request costs no query; cleared when full
+# (about 100 bytes an entry).
+KNOWN_USERS_CACHE_SIZE = 100_000
 
 
 class AuthService:
@@ -52,10 +55,26 @@ class AuthService:
         self._rate_limits = rate_limits
         self._settings = settings
         self._clock = clock
+        self._known_users: set[uuid.UUID] = set()
 
-    def authenticate(self, access_token: str) -> uuid.UUID:
-        """The user id an access token speaks for; `Unauthorized` otherwise."""
-        return self._access_tokens.verify(access_token)
+    async def authenticate(self, access_token: str) -> uuid.UUID:
+        """The user an access token speaks for; `Unauthorized` otherwise.
+
+        A well-signed token can outlive its user's row (a database reset under a kept
+        secret), so the user's existence is checked too, once per user per process: users
+        are never deleted, so a user seen once stays valid.
+        """
+        user_id = self._access_tokens.verify(access_token)
+        if user_id in self._known_users:
+            return user_id
+        async with self._database.reading() as session:
+            exists = await session.scalar(select(User.id).where(User.id == user_id))
+        if exists is None:
+            raise Unauthorized("invalid access token")
+        if len(self._known_users) >= KNOWN_USERS_CACHE_SIZE:
+            self._known_users.clear()
+        self._known_users.add(user_id)
+        return user_id
 
     async def register(self, request: RegisterIn, address: str) -> Session:
         await self._rate_limits.register(address)

@@ -19,7 +19,7 @@ import structlog
 from pydantic import BaseModel, ValidationError
 
 from parley.config import Settings
-from parley.errors import ParleyError, RateLimited, ValidationFailed
+from parley.errors import ParleyError, RateLimited, Unauthorized, Unavailable, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,9 @@ def error_ack(error: ParleyError) -> dict[str, Any]:
 class RealtimeServer:
     """Parley's real-time engine: the `/chat` namespace and the `Broadcaster` services use."""
 
-    def __init__(self, settings: Settings, authenticate: Callable[[str], uuid.UUID]) -> None:
+    def __init__(
+        self, settings: Settings, authenticate: Callable[[str], Awaitable[uuid.UUID]]
+    ) -> None:
         self._authenticate = authenticate
         self._routes: dict[str, _Route[Any]] = {}
         self._on_connect: list[ConnectHook] = []
@@ -173,13 +175,14 @@ class RealtimeServer:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             if not isinstance(token, str):
-                raise ValidationFailed("auth.token is missing")
-            user_id = self._authenticate(token)
-        except ParleyError:
-            logger.info("socket refused", extra={"sid": sid, "outcome": "unauthorized"})
-            raise socketio.exceptions.ConnectionRefusedError(
-                "unauthorized", {"code": "unauthorized"}
-            ) from None
+                raise Unauthorized("auth.token is missing")
+            user_id = await self._authenticate(token)
+        except ParleyError as error:
+            # Whatever is wrong with the token, the client is told only that it is not
+            # accepted; a failing database is the one other reason worth telling.
+            code = error.code if isinstance(error, Unavailable) else "unauthorized"
+            logger.info("socket refused", extra={"sid": sid, "outcome": code})
+            raise socketio.exceptions.ConnectionRefusedError(code, {"code": code}) from None
 
         context = SocketContext(sid=sid, user_id=user_id)
         await self._sio.enter_room(sid, user_room(user_id), namespace=NAMESPACE)
