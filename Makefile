@@ -10,8 +10,12 @@ export UV_PYTHON_PREFERENCE := only-system
 
 .PHONY: run test install check lint typecheck format migrate interop-deps clean
 
+# `make run PORT=8001` serves elsewhere; HOST=0.0.0.0 listens beyond this machine.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
 run: install
-	./.venv/bin/parley serve
+	./.venv/bin/parley serve --host $(HOST) --port $(PORT)
 
 test: install interop-deps
 	./.venv/bin/pytest

@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 
+from pydantic import ValidationError
+
 from parley.config import Settings
 from parley.logs import configure_logging
 
@@ -33,7 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "chat":
         return chat_in_terminal(args)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "PARLEY_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"parley: {name}: {problem['msg']}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_format, settings.log_level)
 
     if args.command == "migrate":
@@ -66,7 +74,7 @@ def migrate(settings: Settings) -> None:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_to_head(settings)
-    logger.info("database schema is up to date")
+    logger.info("database schema is at the newest revision")
 
 
 def serve_forever(settings: Settings, host: str, port: int) -> int:

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
 
     # Logging
     log_format: Literal["console", "json"] = "console"
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Limits (docs/api.md, "Limits")
     username_min_length: int = 3
@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     # misses a pong for interval + timeout is disconnected and its user may go offline.
     heartbeat_interval_seconds: float = 25.0
     heartbeat_timeout_seconds: float = 20.0
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

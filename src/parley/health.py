@@ -27,7 +27,9 @@ class Health(WireModel):
     checks: HealthChecks
 
 
-@router.get("/health", response_model=Health, responses={503: {"model": Health}})
+@router.api_route(
+    "/health", methods=["GET", "HEAD"], response_model=Health, responses={503: {"model": Health}}
+)
 async def health(services: ServicesDep) -> JSONResponse:
     database: Literal["ok", "error"] = "ok"
     try:

@@ -282,3 +282,14 @@ async def test_malformed_user_id_is_not_found(server: ParleyServer, bad_id: str)
         response = await api.get(f"/api/users/{bad_id}")
 
     assert_problem(response, 404, "not_found")
+
+
+async def test_empty_avatar_url_removes_the_avatar(server: ParleyServer) -> None:
+    account = await register(server.url)
+    async with api_client(server.url, account.access_token) as api:
+        await api.patch("/api/users/me", json={"avatarUrl": "https://example.com/a.png"})
+        kept = await api.patch("/api/users/me", json={"avatarUrl": None})
+        removed = await api.patch("/api/users/me", json={"avatarUrl": ""})
+    assert kept.json()["avatarUrl"] == "https://example.com/a.png"
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["avatarUrl"] is None

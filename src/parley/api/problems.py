@@ -87,11 +87,18 @@ def _describe(error: RequestValidationError) -> str:
     """Where and what was wrong, never the offending values (they may be passwords)."""
     parts = []
     for item in list(error.errors())[:5]:
-        location = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
-        message = str(item.get("msg", "invalid"))
-        if item.get("type") == "json_invalid":
-            message = "the body is not valid JSON"
-        parts.append(f"{location}: {message}" if location else message)
+        location = tuple(item.get("loc", ()))
+        kind = item.get("type")
+        if kind == "json_invalid":
+            parts.append("the body is not valid JSON")
+        elif location == ("body",) and kind == "missing":
+            parts.append("a JSON body is required")
+        elif location == ("body",) and kind in ("model_attributes_type", "dict_type"):
+            parts.append("the body must be a JSON object, sent with Content-Type: application/json")
+        else:
+            where = ".".join(str(part) for part in location if part != "body")
+            message = str(item.get("msg", "invalid"))
+            parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts) or "invalid request"
 
 

@@ -61,6 +61,8 @@ class AccessTokens:
             # Rounded up: the token lives at least as long as the `expiresIn` clients are told.
             "exp": math.ceil(now.timestamp() + self.ttl.total_seconds()),
             "typ": "access",
+            # Two tokens issued in the same second still differ.
+            "jti": secrets.token_hex(8),
         }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 

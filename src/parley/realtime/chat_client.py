@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -18,40 +19,72 @@ import socketio
 
 HISTORY_LINES = 20
 WAIT_FOR_PEER_SECONDS = 2.0
+# Refresh the access token when less than this is left of its life.
+REFRESH_MARGIN_SECONDS = 30.0
 
 
 class ChatError(Exception):
     """Something the person at the terminal should read; no traceback needed."""
 
 
+class Tokens:
+    """The session's tokens, refreshed shortly before the access token expires."""
+
+    def __init__(self, api: httpx.AsyncClient, session: dict[str, Any]) -> None:
+        self._api = api
+        self._store(session)
+
+    def _store(self, session: dict[str, Any]) -> None:
+        self.access = str(session["accessToken"])
+        self._refresh = str(session["refreshToken"])
+        self._expires_at = time.monotonic() + float(session["expiresIn"])
+
+    async def fresh_access(self) -> str:
+        if time.monotonic() > self._expires_at - REFRESH_MARGIN_SECONDS:
+            response = await self._api.post(
+                "/api/auth/refresh", json={"refreshToken": self._refresh}
+            )
+            self._store(await _expect(response))
+        self._api.headers["Authorization"] = f"Bearer {self.access}"
+        return self.access
+
+
 async def run_chat(
     url: str, username: str, password: str | None, other: str, register: bool, email: str | None
 ) -> None:
+    if other.lower() == username.lower():
+        raise ChatError("--with names yourself; chat with someone else")
     password = password or getpass.getpass(f"password for {username}: ")
-    async with httpx.AsyncClient(base_url=url, timeout=10.0) as api:
-        session = await _sign_in(api, username, password, register, email)
-        me = session["user"]
-        api.headers["Authorization"] = f"Bearer {session['accessToken']}"
-        peer = await _find_user(api, other)
-        conversation = await _expect(
-            await api.post(
-                "/api/conversations", json={"type": "direct", "participantIds": [peer["id"]]}
-            )
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=10.0) as api:
+            tokens = Tokens(api, await _sign_in(api, username, password, register, email))
+            await _chat(api, tokens, url, other)
+    except httpx.TransportError as error:
+        raise ChatError(f"cannot reach Parley at {url} ({type(error).__name__})") from None
+
+
+async def _chat(api: httpx.AsyncClient, tokens: Tokens, url: str, other: str) -> None:
+    await tokens.fresh_access()
+    me = await _expect(await api.get("/api/users/me"))
+    peer = await _find_user(api, other)
+    conversation = await _expect(
+        await api.post(
+            "/api/conversations", json={"type": "direct", "participantIds": [peer["id"]]}
         )
-        history = await _expect(
-            await api.get(
-                f"/api/conversations/{conversation['id']}/messages",
-                params={"limit": HISTORY_LINES},
-            )
+    )
+    history = await _expect(
+        await api.get(
+            f"/api/conversations/{conversation['id']}/messages", params={"limit": HISTORY_LINES}
         )
+    )
     names = {me["id"]: me["displayName"], peer["id"]: peer["displayName"]}
     for message in reversed(history["items"]):
         _print_message(message, names)
     print(f"-- chatting with {peer['displayName']} (@{peer['username']}); Ctrl-D to leave --")
-    await _converse(url, session["accessToken"], conversation["id"], names)
+    await _converse(url, tokens, conversation["id"], names)
 
 
-async def _converse(url: str, token: str, conversation_id: str, names: dict[str, str]) -> None:
+async def _converse(url: str, tokens: Tokens, conversation_id: str, names: dict[str, str]) -> None:
     client = socketio.AsyncClient(reconnection=True)
 
     async def on_message(message: dict[str, Any]) -> None:
@@ -62,28 +95,38 @@ async def _converse(url: str, token: str, conversation_id: str, names: dict[str,
         if event["conversationId"] == conversation_id and event["isTyping"]:
             print(f"   {names.get(event['userId'], 'someone')} is typing...")
 
+    async def on_disconnect(*_: Any) -> None:
+        print("-- disconnected; reconnecting --")
+
+    async def auth() -> dict[str, str]:
+        # Asked again on every reconnection, so a long chat outlives its first token.
+        return {"token": await tokens.fresh_access()}
+
     client.on("newMessage", on_message, namespace="/chat")
     client.on("userTyping", on_typing, namespace="/chat")
-
-    await client.connect(url, namespaces=["/chat"], auth={"token": token})
+    client.on("disconnect", on_disconnect, namespace="/chat")
+    await client.connect(url, namespaces=["/chat"], auth=auth)
     try:
         while True:
             line = await asyncio.to_thread(sys.stdin.readline)
             if not line:
                 break
             text = line.rstrip("\n")
-            if not text.strip():
-                continue
-            ack = await client.call(
-                "sendMessage",
-                {"conversationId": conversation_id, "clientId": str(uuid.uuid4()), "content": text},
-                namespace="/chat",
-                timeout=10,
-            )
-            if not ack.get("ok"):
-                print(f"!! not sent: {ack['error']['message']}")
+            if text.strip():
+                await _send(client, conversation_id, text)
     finally:
         await client.disconnect()
+
+
+async def _send(client: socketio.AsyncClient, conversation_id: str, text: str) -> None:
+    payload = {"conversationId": conversation_id, "clientId": str(uuid.uuid4()), "content": text}
+    try:
+        ack = await client.call("sendMessage", payload, namespace="/chat", timeout=10)
+    except socketio.exceptions.SocketIOError:
+        print("!! not sent: not connected right now; type it again in a moment")
+        return
+    if not ack.get("ok"):
+        print(f"!! not sent: {ack['error']['message']}")
 
 
 async def _sign_in(

@@ -89,7 +89,9 @@ class UsersService:
         limits = self._settings
         if update.display_name is not None:
             check_length("displayName", update.display_name, 1, limits.display_name_max_length)
-        if update.avatar_url is not None:
+        # `null` means "unchanged" (the contract's rule for optional fields), so an empty
+        # string is how a user removes their avatar.
+        if update.avatar_url:
             check_url("avatarUrl", update.avatar_url, limits.avatar_url_max_length)
 
         async with self._database.transaction() as session:
@@ -98,7 +100,7 @@ class UsersService:
                 user.display_name = update.display_name
                 user.display_name_key = search_key(update.display_name)
             if update.avatar_url is not None:
-                user.avatar_url = update.avatar_url
+                user.avatar_url = update.avatar_url or None
             user.updated_at = self._clock.now()
         return own_view(user)
 
