@@ -1,0 +1,84 @@
+"""`parley chat`, the README's way for two people to chat from two terminals."""
+
+from __future__ import annotations
+
+import asyncio
+from asyncio.subprocess import PIPE, Process
+
+from tests.support.clients import unique_name
+from tests.support.server import PARLEY, ParleyServer
+
+
+async def start_chat(server: ParleyServer, me: str, other: str, register: bool) -> Process:
+    args = ["chat", "--url", server.url, "--username", me, "--password", "chat-secret-1"]
+    args += ["--with", other, *(["--register"] if register else [])]
+    return await asyncio.create_subprocess_exec(
+        str(PARLEY), *args, stdin=PIPE, stdout=PIPE, stderr=PIPE
+    )
+
+
+async def read_until(process: Process, text: str, timeout: float = 10.0) -> list[str]:
+    """Lines the chat prints, up to and including the first one containing `text`."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            line = (await process.stdout.readline()).decode()
+            if not line:
+                stderr = await process.stderr.read() if process.stderr else b""
+                raise AssertionError(f"chat ended before {text!r}: {lines} {stderr.decode()}")
+            lines.append(line.rstrip("\n"))
+            if text in line:
+                return lines
+
+
+async def say(process: Process, text: str) -> None:
+    assert process.stdin is not None
+    process.stdin.write(f"{text}\n".encode())
+    await process.stdin.drain()
+
+
+async def leave(process: Process) -> None:
+    """Ctrl-D: end the input, and the chat ends by itself."""
+    assert process.stdin is not None
+    process.stdin.close()
+    async with asyncio.timeout(10):
+        assert await process.wait() == 0
+
+
+async def test_two_people_chat_from_two_terminals_and_keep_their_history(
+    server: ParleyServer,
+) -> None:
+    alice, bob = unique_name("alice"), unique_name("bob")
+    alice_chat = await start_chat(server, alice, bob, register=True)
+    await read_until(alice_chat, f"waiting for {bob}")
+    bob_chat = await start_chat(server, bob, alice, register=True)
+    await read_until(bob_chat, "-- chatting with")
+    await read_until(alice_chat, "-- chatting with")
+
+    await say(alice_chat, "hello bob 👋")
+    await read_until(bob_chat, f"{alice}: hello bob 👋")
+    await say(bob_chat, "hi alice")
+    await read_until(alice_chat, f"{bob}: hi alice")
+    await leave(alice_chat)
+    await leave(bob_chat)
+
+    again = await start_chat(server, alice, bob, register=False)
+    history = await read_until(again, "-- chatting with")
+    assert [line.split("] ", 1)[1] for line in history[:-1]] == [
+        f"{alice}: hello bob 👋",
+        f"{bob}: hi alice",
+    ]
+    await leave(again)
+
+
+async def test_chat_with_an_unreachable_server_says_so_in_one_line() -> None:
+    process = await asyncio.create_subprocess_exec(
+        str(PARLEY), "chat", "--url", "http://127.0.0.1:9", "--username", "someone",
+        "--password", "chat-secret-1", "--with", "other", stdout=PIPE, stderr=PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), 15)
+    assert process.returncode == 1
+    assert stderr.decode().strip().splitlines() == [
+        "parley chat: cannot reach Parley at http://127.0.0.1:9 (ConnectError)"
+    ]
