@@ -8,7 +8,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
 
-.PHONY: run test install check lint typecheck format migrate interop-deps clean
+.PHONY: run test install check lint typecheck format migrate interop-deps test-services clean
 
 # `make run PORT=8001` serves elsewhere; HOST=0.0.0.0 listens beyond this machine.
 HOST ?= 127.0.0.1
@@ -17,7 +17,7 @@ PORT ?= 8000
 run: install
 	./.venv/bin/parley serve --host $(HOST) --port $(PORT)
 
-test: install interop-deps
+test: install interop-deps test-services
 	./.venv/bin/pytest
 
 install: .venv/.installed
@@ -35,6 +35,11 @@ interop-deps: tests/interop/node_modules/.installed
 tests/interop/node_modules/.installed: tests/interop/package.json tests/interop/package-lock.json
 	cd tests/interop && npm ci --no-audit --no-fund
 	touch $@
+
+# Redis and PostgreSQL 15 for the tests, which start their own servers; installed when
+# missing (as root) or named for the user to install.
+test-services:
+	./scripts/test-services.sh
 
 migrate: install
 	./.venv/bin/parley migrate

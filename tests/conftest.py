@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.clients import ChatSocket, connect
 from tests.support.server import ParleyServer
+from tests.support.services import PostgresServer, RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +22,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ParleyServer]:
     instance.start()
     yield instance
     instance.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One PostgreSQL 15 for the session, started when a test first asks for it.
+
+    `postgres.url` is its `parley` database, shared by every test that uses it; a test
+    that needs a database of its own calls `postgres.create_database(name)`.
+    """
+    with PostgresServer(tmp_path_factory.mktemp("postgres")) as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One Redis for the session, started when a test first asks for it.
+
+    A test that stops it must start it again (same port, empty) before it ends.
+    """
+    with RedisServer(tmp_path_factory.mktemp("redis")) as instance:
+        yield instance
 
 
 @pytest.fixture
