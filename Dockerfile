@@ -1,0 +1,73 @@
+# Parley's production image: `docker build -t parley:0.1.0 .` at the repository root.
+#
+# Two stages. The builder installs uv and resolves the locked dependencies into /app/.venv
+# with the image's own Python 3.11 (uv never downloads one). The runtime stage gets only that
+# venv and the source, runs as an unprivileged user, and starts `parley serve`.
+# deploy/README.md says how the image is run with PostgreSQL and Redis.
+
+# Both stages use the same base, so the venv's interpreter links resolve in the runtime stage.
+# The patch version is pinned for reproducible builds; bump it on purpose for security fixes.
+FROM python:3.11.11-slim-bookworm AS builder
+
+ENV UV_PYTHON_DOWNLOADS=never \
+    UV_PYTHON_PREFERENCE=only-system \
+    UV_PROJECT_ENVIRONMENT=/app/.venv \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+
+# The same uv as the Makefile's, so `uv.lock` is read the way it was written.
+RUN pip install uv==0.13.9
+
+WORKDIR /app
+
+# Dependencies first, in their own layer: it is rebuilt only when the lock changes.
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-dev --no-install-project --python /usr/local/bin/python3.11
+
+# Then Parley itself, installed into the venv pointing at /app/src.
+COPY src ./src
+RUN uv sync --frozen --no-dev --python /usr/local/bin/python3.11
+
+
+FROM python:3.11.11-slim-bookworm AS runtime
+
+# A fixed numeric id, so Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
+RUN groupadd --system --gid 10001 parley \
+    && useradd --system --uid 10001 --gid parley --home-dir /app --no-create-home \
+        --shell /usr/sbin/nologin parley
+
+WORKDIR /app
+
+# Code and venv stay owned by root: the process can read them, not change them.
+COPY --from=builder /app/.venv /app/.venv
+COPY --from=builder /app/src /app/src
+
+# The only place Parley writes to (a volume or an emptyDir in production).
+RUN mkdir /app/data && chown parley:parley /app/data
+
+ENV PATH=/app/.venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PARLEY_DATA_DIR=/app/data \
+    PARLEY_LOG_FORMAT=json
+
+USER 10001:10001
+
+EXPOSE 8000
+
+# urllib raises on a refused connection and on any status but 2xx (503 when the database is
+# away), so the exit code says healthy or not without curl in the image.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/health', timeout=3)"]
+
+# Parley drains on SIGTERM (stops accepting, finishes in-flight work, closes sockets) within
+# about 10 s: give it more than that before SIGKILL (compose stop_grace_period, Kubernetes
+# terminationGracePeriodSeconds).
+STOPSIGNAL SIGTERM
+
+# Exec form: parley is PID 1 and receives the signal itself. `docker run IMAGE migrate` runs
+# the migrations instead of the server.
+ENTRYPOINT ["/app/.venv/bin/parley"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
