@@ -50,7 +50,7 @@ def build_services(
     `broadcaster` replaces the Socket.IO server as the services' way out, for unit tests.
     """
     clock = clock or SystemClock()
-    database = Database(settings.resolved_database_url)
+    database = Database.from_settings(settings)
     rate_limits = RateLimits(MemoryRateLimiter(), settings)
     access_tokens = AccessTokens(
         load_or_create_secret(settings.jwt_secret, settings.data_dir),

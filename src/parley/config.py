@@ -21,6 +21,13 @@ class Settings(BaseSettings):
     database_url: str | None = None  # default: SQLite in the data folder
     redis_url: str | None = None  # unset: shared state stays in this process
     migrate_on_start: bool = True
+    # PostgreSQL connection pool (SQLite needs none of these).
+    database_pool_size: int = 10
+    database_max_overflow: int = 10
+    database_pool_timeout_seconds: float = 10.0  # wait for a free connection, then fail
+    database_pool_recycle_seconds: int = 1800  # reconnect before servers drop idle links
+    database_connect_timeout_seconds: float = 5.0
+    database_command_timeout_seconds: float = 10.0  # a statement running longer is cancelled
 
     # Security
     jwt_secret: str | None = None  # unset: generated once and kept in the data folder

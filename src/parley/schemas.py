@@ -49,10 +49,13 @@ class InputModel(BaseModel):
 def _require_storable(value: Any) -> None:
     """Refuse what JSON parsers let through but cannot be stored as sent.
 
-    Python's parser accepts `NaN` and `Infinity` (not JSON) and `\ud800` escapes (lone
-    surrogates, not encodable as UTF-8); both would fail or change on the way to storage.
+    Python's parser accepts `NaN` and `Infinity` (not JSON) and `\\ud800` escapes (lone
+    surrogates, not encodable as UTF-8); PostgreSQL keeps no NUL character in text. Each
+    would fail or change on the way to storage, so no database is offered them.
     """
     if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain the NUL character (U+0000)")
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:

@@ -13,6 +13,7 @@ others still run.
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import shlex
@@ -52,10 +53,8 @@ OLDEST_KUBERNETES = "1.29"
 
 
 def require_tool(module: str, package: str) -> ModuleType:
-    """Import a validation tool, or skip the test naming the dev dependency it needs."""
-    tool: ModuleType = pytest.importorskip(
-        module, reason=f"{package} is not installed (a dev dependency of Parley)"
-    )
+    """Import a validation tool (`package`, a dev dependency; the tools ship no types)."""
+    tool: ModuleType = importlib.import_module(module)
     return tool
 
 

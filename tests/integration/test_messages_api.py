@@ -115,8 +115,8 @@ async def test_send_keeps_text_exactly_as_sent(server: ParleyServer) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    ["nul \u0000 inside", "bidi \u202e override", "zero\u200bwidth", "\U0001f469\u200d\U0001f4bb"],
-    ids=["nul", "bidi", "zero_width", "zwj_sequence"],
+    ["bidi \u202e override", "zero\u200bwidth", "\U0001f469\u200d\U0001f4bb", "tab\there"],
+    ids=["bidi", "zero_width", "zwj_sequence", "control"],
 )
 async def test_send_keeps_unusual_code_points_exactly(server: ParleyServer, content: str) -> None:
     async with api_client(server.url) as api:
@@ -126,6 +126,26 @@ async def test_send_keeps_unusual_code_points_exactly(server: ParleyServer, cont
 
     assert sent["content"] == content
     assert fetched["items"][0]["content"] == content
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"clientId": "c", "content": "nul \u0000 inside"},
+        {"clientId": "c\u0000", "content": "x"},
+        {"clientId": "c", "content": "x", "metadata": {"k\u0000": 1}},
+        {"clientId": "c", "content": "x", "metadata": {"k": ["\u0000"]}},
+    ],
+    ids=["content", "client_id", "metadata_key", "metadata_value"],
+)
+async def test_nul_character_is_validation_error(server: ParleyServer, body: JSON) -> None:
+    async with api_client(server.url) as api:
+        alice, _, cid = await pair(server, api)
+        response = await api.post(
+            f"/api/conversations/{cid}/messages", json=body, headers=bearer(alice)
+        )
+
+    assert_problem(response, 422, "validation_error")
 
 
 async def test_send_without_metadata_answers_empty_object(server: ParleyServer) -> None:

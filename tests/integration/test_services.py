@@ -11,7 +11,9 @@ import socket
 import subprocess
 import uuid
 
+import asyncpg
 import pytest
+import redis.asyncio as redis_asyncio
 
 from tests.support.services import POSTGRES_BIN, PostgresServer, RedisServer
 
@@ -64,7 +66,6 @@ def test_postgres_accepts_the_parley_role_with_its_password(postgres: PostgresSe
 
 
 async def test_postgres_url_works_with_asyncpg(postgres: PostgresServer) -> None:
-    asyncpg = pytest.importorskip("asyncpg")
     connection = await asyncpg.connect(postgres.url)
     try:
         assert await connection.fetchval("SELECT 1") == 1
@@ -104,7 +105,6 @@ def test_redis_answers_ping_set_and_get(redis: RedisServer) -> None:
 
 
 async def test_redis_url_works_with_redis_py(redis: RedisServer) -> None:
-    redis_asyncio = pytest.importorskip("redis.asyncio")
     client = redis_asyncio.Redis.from_url(redis.url)
     try:
         assert await client.ping() is True

@@ -12,6 +12,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
+from parley.config import Settings
 from parley.errors import Unavailable
 
 logger = logging.getLogger(__name__)
@@ -31,13 +32,30 @@ class Database:
 
     def __init__(self, url: str, **engine_options: Any) -> None:
         self.is_sqlite = url.startswith("sqlite")
+        self.engine = create_async_engine(url, **engine_options)
         if self.is_sqlite:
-            self.engine = create_async_engine(url, **engine_options)
             event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
-        else:
-            self.engine = create_async_engine(url, pool_pre_ping=True, **engine_options)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        url = settings.resolved_database_url
+        if settings.is_sqlite:
+            return cls(url)
+        return cls(
+            url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+            pool_timeout=settings.database_pool_timeout_seconds,
+            pool_recycle=settings.database_pool_recycle_seconds,
+            # A connection that died while idle (a restarted server) is replaced, not used.
+            pool_pre_ping=True,
+            connect_args={
+                "timeout": settings.database_connect_timeout_seconds,
+                "command_timeout": settings.database_command_timeout_seconds,
+            },
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
