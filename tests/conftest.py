@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -11,14 +12,54 @@ from tests.support.clients import ChatSocket, connect
 from tests.support.server import ParleyServer
 from tests.support.services import PostgresServer, RedisServer
 
+CONFIGURATIONS = ["embedded", "production"]
+# Shared by every process of a production test server, as a deployment's would be.
+TEST_JWT_SECRET = "parley-test-secret-not-for-production-0123456789"
+
+
+@pytest.fixture(scope="session", params=CONFIGURATIONS)
+def configuration(request: pytest.FixtureRequest) -> str:
+    """Each integration test runs twice: on the embedded default (SQLite, in-process
+    state) and in production mode (PostgreSQL and Redis)."""
+    name: str = request.param
+    return name
+
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ParleyServer]:
+def backing_settings(
+    configuration: str, request: pytest.FixtureRequest
+) -> Callable[[], dict[str, str]]:
+    """Settings that put a new server on the configuration's services, with data of its own.
+
+    Production servers each get a fresh PostgreSQL database and their own Redis key prefix,
+    so tests never see each other's state.
+    """
+    if configuration == "embedded":
+        return dict
+    postgres: PostgresServer = request.getfixturevalue("postgres")
+    redis: RedisServer = request.getfixturevalue("redis")
+
+    def production() -> dict[str, str]:
+        name = f"parley_{uuid.uuid4().hex[:12]}"
+        return {
+            "PARLEY_DATABASE_URL": postgres.create_database(name),
+            "PARLEY_REDIS_URL": redis.url,
+            "PARLEY_REDIS_PREFIX": name,
+            "PARLEY_JWT_SECRET": TEST_JWT_SECRET,
+        }
+
+    return production
+
+
+@pytest.fixture(scope="session")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, backing_settings: Callable[[], dict[str, str]]
+) -> Iterator[ParleyServer]:
     """One server shared by every test that needs no special settings.
 
     Tests keep out of each other's way by registering fresh users (`unique_name`).
     """
-    instance = ParleyServer(tmp_path_factory.mktemp("parley"))
+    instance = ParleyServer(tmp_path_factory.mktemp("parley"), backing_settings())
     instance.start()
     yield instance
     instance.stop()
@@ -46,12 +87,15 @@ def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[Callable[..., ParleyServer]]:
+def server_factory(
+    tmp_path: Path, backing_settings: Callable[[], dict[str, str]]
+) -> Iterator[Callable[..., ParleyServer]]:
     """Start servers with their own settings and data; all are stopped after the test."""
     started: list[ParleyServer] = []
 
     def make(settings: dict[str, str] | None = None, data_dir: Path | None = None) -> ParleyServer:
-        instance = ParleyServer(data_dir or tmp_path / f"server{len(started)}", settings)
+        combined = {**backing_settings(), **(settings or {})}
+        instance = ParleyServer(data_dir or tmp_path / f"server{len(started)}", combined)
         instance.start()
         started.append(instance)
         return instance

@@ -18,6 +18,8 @@ from parley.auth import router as auth_router
 from parley.auth.passwords import Passwords
 from parley.auth.service import AuthService
 from parley.auth.tokens import AccessTokens, load_or_create_secret
+from parley.backends import redis_state
+from parley.backends.interfaces import PresenceStore, RefreshTokenStore
 from parley.backends.memory import MemoryPresenceStore, MemoryRateLimiter
 from parley.backends.sql_tokens import SqlRefreshTokenStore
 from parley.clock import Clock, SystemClock
@@ -51,7 +53,21 @@ def build_services(
     """
     clock = clock or SystemClock()
     database = Database.from_settings(settings)
-    rate_limits = RateLimits(MemoryRateLimiter(), settings)
+    redis_client = None
+    refresh_tokens: RefreshTokenStore
+    presence_store: PresenceStore
+    if settings.redis_url:
+        redis_client = redis_state.connect(settings.redis_url, settings.redis_timeout_seconds)
+        prefix = settings.redis_prefix
+        rate_limits = RateLimits(redis_state.RedisRateLimiter(redis_client, prefix), settings)
+        refresh_tokens = redis_state.RedisRefreshTokenStore(redis_client, prefix)
+        presence_store = redis_state.RedisPresenceStore(
+            redis_client, prefix, settings.presence_expiry_seconds
+        )
+    else:
+        rate_limits = RateLimits(MemoryRateLimiter(), settings)
+        refresh_tokens = SqlRefreshTokenStore(database)
+        presence_store = MemoryPresenceStore()
     access_tokens = AccessTokens(
         load_or_create_secret(settings.jwt_secret, settings.data_dir),
         timedelta(seconds=settings.access_token_ttl_seconds),
@@ -66,14 +82,13 @@ def build_services(
         database,
         passwords,
         access_tokens,
-        SqlRefreshTokenStore(database),
+        refresh_tokens,
         rate_limits,
         settings,
         clock,
     )
     realtime = RealtimeServer(settings, auth.authenticate)
     out: Broadcaster = broadcaster or realtime
-    presence_store = MemoryPresenceStore()
     users = UsersService(database, presence_store, settings, clock)
     conversations = ConversationsService(database, users, out, settings, clock)
     messages = MessagesService(database, out, rate_limits, settings, clock)
@@ -83,6 +98,7 @@ def build_services(
         out,
         conversations.contacts_of,
         settings.presence_offline_delay_seconds,
+        settings.presence_expiry_seconds,
         clock,
     )
     typing = TypingService(database, out, rate_limits, settings.typing_timeout_seconds, clock)
@@ -93,6 +109,7 @@ def build_services(
     return Services(
         settings=settings,
         database=database,
+        redis=redis_client,
         realtime=realtime,
         rate_limits=rate_limits,
         auth=auth,
@@ -110,12 +127,21 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Any:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        logger.info("parley started", extra={"database": services.database.engine.dialect.name})
+        logger.info(
+            "parley started",
+            extra={
+                "database": services.database.engine.dialect.name,
+                "shared_state": "redis" if services.redis is not None else "in-process",
+            },
+        )
+        services.presence.start()
         yield
         logger.info("parley stopping")
         await services.realtime.close()
         await services.presence.close()
         await services.database.dispose()
+        if services.redis is not None:
+            await services.redis.aclose()
 
     api = FastAPI(
         title="Parley",

@@ -82,10 +82,9 @@ def serve_forever(settings: Settings, host: str, port: int) -> int:
 
     from parley.app import create_app
 
-    if settings.redis_url:
-        # Refuse rather than quietly keep state in this process while the operator expects
-        # it shared: several processes would each see only their own sockets.
-        logger.error("PARLEY_REDIS_URL is set, but this version keeps shared state in-process")
+    if settings.redis_url and not settings.jwt_secret:
+        # Each process would generate a secret of its own and refuse the others' tokens.
+        logger.error("PARLEY_REDIS_URL is set: set PARLEY_JWT_SECRET too, the same everywhere")
         return 1
     if settings.migrate_on_start:
         migrate(settings)

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     database_url: str | None = None  # default: SQLite in the data folder
     redis_url: str | None = None  # unset: shared state stays in this process
+    # Every key and channel Parley uses in Redis starts with this, so deployments can share one.
+    redis_prefix: str = "parley"
+    redis_timeout_seconds: float = 1.0  # a Redis call slower than this counts as a failure
     migrate_on_start: bool = True
     # PostgreSQL connection pool (SQLite needs none of these).
     database_pool_size: int = 10
@@ -76,6 +79,8 @@ class Settings(BaseSettings):
     rate_limit_api_burst: int = 200
 
     # Real time
+    # A socket whose process stops refreshing it (the process died) is gone after this.
+    presence_expiry_seconds: float = 90.0
     # A short wait before announcing `offline`, so a page reload does not flap presence;
     # the contract allows up to 2 s.
     presence_offline_delay_seconds: float = 1.0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import redis.asyncio as aioredis
+
 from parley.auth.service import AuthService
 from parley.config import Settings
 from parley.conversations.service import ConversationsService
@@ -20,6 +22,7 @@ from parley.users.service import UsersService
 class Services:
     settings: Settings
     database: Database
+    redis: aioredis.Redis | None  # None: shared state stays in this process
     realtime: RealtimeServer
     rate_limits: RateLimits
     auth: AuthService

@@ -7,6 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 
 from parley.api.deps import ServicesDep
 from parley.errors import Unavailable
@@ -36,7 +37,14 @@ async def health(services: ServicesDep) -> JSONResponse:
         await services.database.ping()
     except Unavailable:
         database = "error"
-    checks = HealthChecks(database=database, redis="disabled")
-    healthy = database == "ok"
+    redis: Literal["ok", "error", "disabled"] = "disabled"
+    if services.redis is not None:
+        try:
+            await services.redis.ping()
+            redis = "ok"
+        except RedisError:
+            redis = "error"
+    checks = HealthChecks(database=database, redis=redis)
+    healthy = database == "ok" and redis != "error"
     body = Health(status="ok" if healthy else "error", checks=checks)
     return JSONResponse(body.model_dump(mode="json", by_alias=True), 200 if healthy else 503)

@@ -417,6 +417,8 @@ def token_for_unknown_user(server: ParleyServer) -> str:
 
     That happens for real when a database is reset but the signing secret is kept.
     """
-    secret = (server.data_dir / "jwt-secret").read_text().strip()
+    secret = server.settings.get("PARLEY_JWT_SECRET") or (
+        (server.data_dir / "jwt-secret").read_text().strip()
+    )
     claims = {"sub": str(uuid.uuid4()), "exp": 4102444800, "iat": 1, "typ": "access"}
     return jwt.encode(claims, secret, algorithm="HS256")

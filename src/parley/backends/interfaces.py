@@ -56,9 +56,29 @@ class RefreshTokenStore(Protocol):
 
 
 class PresenceStore(Protocol):
-    """Which sockets each user has, and what each said about the user's status."""
+    """Which sockets each user has, and what each said about the user's status.
+
+    Each socket expires unless the process holding it refreshes it, so the sockets of a
+    process that died go away; `expire` removes them, once, for whichever process asks first.
+    """
 
     async def add_socket(self, user_id: uuid.UUID, socket_id: str) -> None: ...
+
+    async def refresh_sockets(self, sockets: dict[str, tuple[uuid.UUID, PresenceStatus]]) -> None:
+        """Re-assert this process's live sockets (socket id -> user, status) for another term."""
+        ...
+
+    async def expire(self) -> set[uuid.UUID]:
+        """Remove every socket past its term; the users who lost one."""
+        ...
+
+    async def swap_announced(self, user_id: uuid.UUID, status: str) -> str:
+        """Record what contacts are now told of the user; what they were told before.
+
+        "offline" when nothing was recorded. Shared, so that several processes announce
+        each change once.
+        """
+        ...
 
     async def set_socket_status(
         self, user_id: uuid.UUID, socket_id: str, status: PresenceStatus

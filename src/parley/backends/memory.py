@@ -18,8 +18,25 @@ BUCKET_FULL_SECONDS = 3600.0
 
 
 class MemoryPresenceStore:
+    """Presence in this process: its sockets end with it, so nothing ever expires."""
+
     def __init__(self) -> None:
         self._sockets: dict[uuid.UUID, dict[str, PresenceStatus]] = defaultdict(dict)
+        self._announced: dict[uuid.UUID, str] = {}
+
+    async def refresh_sockets(self, sockets: dict[str, tuple[uuid.UUID, PresenceStatus]]) -> None:
+        return None
+
+    async def expire(self) -> set[uuid.UUID]:
+        return set()
+
+    async def swap_announced(self, user_id: uuid.UUID, status: str) -> str:
+        previous = self._announced.get(user_id, "offline")
+        if status == "offline":
+            self._announced.pop(user_id, None)
+        else:
+            self._announced[user_id] = status
+        return previous
 
     async def add_socket(self, user_id: uuid.UUID, socket_id: str) -> None:
         self._sockets[user_id][socket_id] = "online"

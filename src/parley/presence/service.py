@@ -1,26 +1,34 @@
-"""Presence: online, away, offline, across every socket of a user.
+"""Presence: online, away, offline, across every socket of a user, on every process.
 
 Invariants:
 - A user is online while any socket is connected, away when every connected socket said
   away, else offline; `lastSeenAt` is written when they go offline.
 - Who is told: every user who shares a conversation with them, once each, through their
-  user rooms; never the user themselves. Only changes are announced.
+  user rooms; never the user themselves. Only changes are announced, once across all
+  processes: what was last announced lives in the presence store, swapped atomically.
 - Going offline waits `presence_offline_delay_seconds` (under the contract's 2 s) so that a
   reload, which closes one socket and opens another, does not flap.
+- This process refreshes its sockets in the store every third of the expiry, and sweeps
+  sockets whose process stopped refreshing them (it died), announcing their users offline.
+- Presence is best effort: when the store is unavailable, connections, messages and
+  everything else go on, and the next refresh puts this process's sockets back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from sqlalchemy import update
 
 from parley.backends.interfaces import PresenceStatus, PresenceStore
 from parley.clock import Clock
 from parley.db.engine import Database
+from parley.errors import Unavailable
 from parley.presence.schemas import PresenceChanged
 from parley.realtime.interface import Broadcaster, wire
 from parley.users.models import User
@@ -39,6 +47,7 @@ class PresenceService:
         broadcaster: Broadcaster,
         contacts_of: ContactsOf,
         offline_delay_seconds: float,
+        expiry_seconds: float,
         clock: Clock,
     ) -> None:
         self._store = store
@@ -46,65 +55,90 @@ class PresenceService:
         self._broadcaster = broadcaster
         self._contacts_of = contacts_of
         self._offline_delay_seconds = offline_delay_seconds
+        self._expiry_seconds = expiry_seconds
         self._clock = clock
-        # What contacts were last told about each user this process announced.
-        self._announced: dict[uuid.UUID, Presence] = {}
+        # This process's sockets: socket id -> (user, status). The store's copy is rebuilt
+        # from it on every refresh.
+        self._local: dict[str, tuple[uuid.UUID, PresenceStatus]] = {}
         self._pending_offline: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._upkeep: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Begin refreshing this process's sockets and sweeping expired ones."""
+        self._upkeep = asyncio.create_task(self._keep_up())
 
     async def socket_connected(self, user_id: uuid.UUID, socket_id: str) -> None:
-        await self._store.add_socket(user_id, socket_id)
+        self._local[socket_id] = (user_id, "online")
+        await self._best_effort(self._store.add_socket(user_id, socket_id))
         await self._settle(user_id)
 
     async def socket_status(
         self, user_id: uuid.UUID, socket_id: str, status: PresenceStatus
     ) -> None:
-        await self._store.set_socket_status(user_id, socket_id, status)
+        if socket_id in self._local:
+            self._local[socket_id] = (user_id, status)
+        await self._best_effort(self._store.set_socket_status(user_id, socket_id, status))
         await self._settle(user_id)
 
     async def socket_disconnected(self, user_id: uuid.UUID, socket_id: str) -> None:
-        await self._store.remove_socket(user_id, socket_id)
+        self._local.pop(socket_id, None)
+        await self._best_effort(self._store.remove_socket(user_id, socket_id))
         await self._settle(user_id)
 
     async def close(self) -> None:
-        """On shutdown: everyone still waiting to go offline was last seen now."""
+        """On shutdown: stop the upkeep; everyone waiting to go offline was last seen now."""
+        if self._upkeep is not None:
+            self._upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._upkeep
         leaving = list(self._pending_offline)
         for task in self._pending_offline.values():
             task.cancel()
         self._pending_offline.clear()
         if leaving:
-            async with self._database.transaction() as session:
-                await session.execute(
-                    update(User).where(User.id.in_(leaving)).values(last_seen_at=self._clock.now())
-                )
+            await self._write_last_seen(leaving, self._clock.now())
+
+    async def _keep_up(self) -> None:
+        interval = self._expiry_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._store.refresh_sockets(dict(self._local))
+                for user_id in await self._store.expire():
+                    await self._settle(user_id)
+            except Unavailable:
+                logger.warning("presence upkeep skipped: shared state unavailable")
+            except Exception:
+                logger.exception("presence upkeep failed")
 
     async def _current(self, user_id: uuid.UUID) -> Presence:
         return (await self._store.statuses([user_id])).get(user_id, "offline")
 
     async def _settle(self, user_id: uuid.UUID) -> None:
         """Announce the user's status if it differs from what contacts were last told."""
-        current = await self._current(user_id)
-        if current == "offline":
-            if user_id in self._announced and user_id not in self._pending_offline:
-                self._pending_offline[user_id] = asyncio.create_task(self._go_offline(user_id))
-            return
-        pending = self._pending_offline.pop(user_id, None)
-        if pending is not None:
-            pending.cancel()
-        if self._announced.get(user_id) != current:
-            self._announced[user_id] = current
-            await self._announce(user_id, current, None)
+        try:
+            current = await self._current(user_id)
+            if current == "offline":
+                if user_id not in self._pending_offline:
+                    self._pending_offline[user_id] = asyncio.create_task(self._go_offline(user_id))
+                return
+            pending = self._pending_offline.pop(user_id, None)
+            if pending is not None:
+                pending.cancel()
+            if await self._store.swap_announced(user_id, current) != current:
+                await self._announce(user_id, current, None)
+        except Unavailable:
+            logger.warning("presence not updated: shared state unavailable")
 
     async def _go_offline(self, user_id: uuid.UUID) -> None:
         try:
             await asyncio.sleep(self._offline_delay_seconds)
             if await self._current(user_id) != "offline":
                 return
-            self._announced.pop(user_id, None)
+            if await self._store.swap_announced(user_id, "offline") == "offline":
+                return  # nobody was told otherwise, or another process told them already
             last_seen_at = self._clock.now()
-            async with self._database.transaction() as session:
-                await session.execute(
-                    update(User).where(User.id == user_id).values(last_seen_at=last_seen_at)
-                )
+            await self._write_last_seen([user_id], last_seen_at)
             await self._announce(user_id, "offline", last_seen_at)
         except asyncio.CancelledError:
             raise
@@ -114,7 +148,20 @@ class PresenceService:
             if self._pending_offline.get(user_id) is asyncio.current_task():
                 del self._pending_offline[user_id]
 
+    async def _write_last_seen(self, user_ids: list[uuid.UUID], moment: datetime) -> None:
+        async with self._database.transaction() as session:
+            await session.execute(
+                update(User).where(User.id.in_(user_ids)).values(last_seen_at=moment)
+            )
+
     async def _announce(self, user_id: uuid.UUID, status: Presence, last_seen_at: object) -> None:
         contacts = await self._contacts_of(user_id)
         change = PresenceChanged(user_id=user_id, status=status, last_seen_at=last_seen_at)
         await self._broadcaster.to_users(contacts, "presence", wire(change))
+
+    @staticmethod
+    async def _best_effort(step: Awaitable[None]) -> None:
+        try:
+            await step
+        except Unavailable:
+            logger.warning("presence store not updated: shared state unavailable")

@@ -55,6 +55,68 @@ def conversation_room(conversation_id: uuid.UUID) -> str:
     return f"conversation:{conversation_id}"
 
 
+# The event name under which room changes travel between processes, in the same channel and
+# order as every other event: a socket joins a room before the room's next event reaches it.
+ROOMS_EVENT = "parley:rooms"
+
+RoomsChange = Callable[[str, list[uuid.UUID], uuid.UUID], Awaitable[None]]
+
+
+class _RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # untyped library
+    """python-socketio's Redis manager, taught two things it lacks.
+
+    Room changes for a user's sockets on every process (it joins rooms by local socket id
+    only), and emits that skip one user's sockets wherever they are.
+    """
+
+    def __init__(self, url: str, channel: str, on_rooms: RoomsChange, skip: SkipSids) -> None:
+        super().__init__(url, channel=channel, redis_options={"socket_connect_timeout": 1})
+        self._on_rooms = on_rooms
+        self._skip = skip
+
+    async def publish_rooms(
+        self, change: str, user_ids: list[uuid.UUID], conversation_id: uuid.UUID
+    ) -> None:
+        data = {"change": change, "users": [str(u) for u in user_ids], "room": str(conversation_id)}
+        await self._publish(self._message(ROOMS_EVENT, data, None, None))
+
+    async def emit_skipping_user(
+        self, event: str, data: dict[str, Any], room: str, user_id: uuid.UUID
+    ) -> None:
+        message = self._message(event, data, room, str(user_id))
+        await self._handle_emit(message)
+        await self._publish(message)
+
+    def _message(
+        self, event: str, data: dict[str, Any], room: str | None, skip_user: str | None
+    ) -> dict[str, Any]:
+        return {
+            "method": "emit",
+            "event": event,
+            "data": [data],
+            "binary": False,
+            "namespace": NAMESPACE,
+            "room": room,
+            "skip_sid": None,
+            "callback": None,
+            "host_id": self.host_id,
+            "skip_user": skip_user,
+        }
+
+    async def _handle_emit(self, message: dict[str, Any]) -> None:
+        if message.get("event") == ROOMS_EVENT:
+            data = message["data"][0]
+            users = [uuid.UUID(u) for u in data["users"]]
+            await self._on_rooms(data["change"], users, uuid.UUID(data["room"]))
+            return
+        if message.get("skip_user"):
+            message = {**message, "skip_sid": self._skip(uuid.UUID(message["skip_user"]))}
+        await super()._handle_emit(message)
+
+
+SkipSids = Callable[[uuid.UUID], list[str]]
+
+
 def error_ack(error: ParleyError) -> dict[str, Any]:
     body: dict[str, Any] = {"code": error.code, "message": error.detail}
     if isinstance(error, RateLimited):
@@ -74,7 +136,16 @@ class RealtimeServer:
         self._on_disconnect: list[ConnectHook] = []
         self._sockets: dict[str, SocketContext] = {}
         cors: list[str] | str = settings.cors_origins
+        self._redis: _RedisManager | None = None
+        if settings.redis_url:
+            self._redis = _RedisManager(
+                settings.redis_url,
+                f"{settings.redis_prefix}:socketio",
+                self._apply_rooms_change,
+                self._local_sids,
+            )
         self._sio = socketio.AsyncServer(
+            client_manager=self._redis,
             async_mode="asgi",
             cors_allowed_origins=cors or [],
             max_http_buffer_size=settings.socket_packet_max_bytes,
@@ -140,18 +211,31 @@ class RealtimeServer:
     async def join_conversation(
         self, user_ids: Iterable[uuid.UUID], conversation_id: uuid.UUID
     ) -> None:
-        room = conversation_room(conversation_id)
-        for user_id in user_ids:
-            for sid in self._local_sids(user_id):
-                await self._sio.enter_room(sid, room, namespace=NAMESPACE)
+        await self._change_rooms("join", list(user_ids), conversation_id)
 
     async def leave_conversation(
         self, user_ids: Iterable[uuid.UUID], conversation_id: uuid.UUID
     ) -> None:
+        await self._change_rooms("leave", list(user_ids), conversation_id)
+
+    async def _change_rooms(
+        self, change: str, user_ids: list[uuid.UUID], conversation_id: uuid.UUID
+    ) -> None:
+        """Here at once; on the other processes before any later event of this one."""
+        await self._apply_rooms_change(change, user_ids, conversation_id)
+        if self._redis is not None:
+            await self._redis.publish_rooms(change, user_ids, conversation_id)
+
+    async def _apply_rooms_change(
+        self, change: str, user_ids: list[uuid.UUID], conversation_id: uuid.UUID
+    ) -> None:
         room = conversation_room(conversation_id)
         for user_id in user_ids:
             for sid in self._local_sids(user_id):
-                await self._sio.leave_room(sid, room, namespace=NAMESPACE)
+                if change == "join":
+                    await self._sio.enter_room(sid, room, namespace=NAMESPACE)
+                else:
+                    await self._sio.leave_room(sid, room, namespace=NAMESPACE)
 
     async def join_socket(
         self, socket: SocketContext, conversation_ids: Iterable[uuid.UUID]
