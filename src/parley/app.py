@@ -32,6 +32,7 @@ from parley.db.engine import Database
 from parley.messages import events as message_events
 from parley.messages import router as messages_router
 from parley.messages.service import MessagesService
+from parley.metrics import Metrics
 from parley.presence import events as presence_events
 from parley.presence.service import PresenceService
 from parley.presence.typing import TypingService
@@ -52,17 +53,21 @@ def build_services(
     `broadcaster` replaces the Socket.IO server as the services' way out, for unit tests.
     """
     clock = clock or SystemClock()
+    metrics = Metrics()
     database = Database.from_settings(settings)
+    metrics.watch_database_pool(database.connections_in_use)
     redis_client = None
     refresh_tokens: RefreshTokenStore
     presence_store: PresenceStore
     if settings.redis_url:
         redis_client = redis_state.connect(settings.redis_url, settings.redis_timeout_seconds)
         prefix = settings.redis_prefix
-        rate_limits = RateLimits(redis_state.RedisRateLimiter(redis_client, prefix), settings)
-        refresh_tokens = redis_state.RedisRefreshTokenStore(redis_client, prefix)
+        failed = metrics.redis_errors.inc
+        limiter = redis_state.RedisRateLimiter(redis_client, prefix, failed)
+        rate_limits = RateLimits(limiter, settings)
+        refresh_tokens = redis_state.RedisRefreshTokenStore(redis_client, prefix, failed)
         presence_store = redis_state.RedisPresenceStore(
-            redis_client, prefix, settings.presence_expiry_seconds
+            redis_client, prefix, settings.presence_expiry_seconds, failed
         )
     else:
         rate_limits = RateLimits(MemoryRateLimiter(), settings)
@@ -87,11 +92,11 @@ def build_services(
         settings,
         clock,
     )
-    realtime = RealtimeServer(settings, auth.authenticate)
+    realtime = RealtimeServer(settings, auth.authenticate, metrics)
     out: Broadcaster = broadcaster or realtime
     users = UsersService(database, presence_store, settings, clock)
     conversations = ConversationsService(database, users, out, settings, clock)
-    messages = MessagesService(database, out, rate_limits, settings, clock)
+    messages = MessagesService(database, out, rate_limits, metrics, settings, clock)
     presence = PresenceService(
         presence_store,
         database,
@@ -108,6 +113,7 @@ def build_services(
     presence_events.register(realtime, presence, typing)
     return Services(
         settings=settings,
+        metrics=metrics,
         database=database,
         redis=redis_client,
         realtime=realtime,
@@ -153,6 +159,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Any:
     install_problem_handlers(api)
     for module in (auth_router, users_router, conversations_router, messages_router, health):
         api.include_router(module.router)
+    api.include_router(health.metrics_router)
 
     if settings.cors_origins:
         api.add_middleware(

@@ -11,6 +11,7 @@ from parley.config import Settings
 from parley.conversations.service import ConversationsService
 from parley.db.engine import Database
 from parley.messages.service import MessagesService
+from parley.metrics import Metrics
 from parley.presence.service import PresenceService
 from parley.presence.typing import TypingService
 from parley.ratelimit import RateLimits
@@ -21,6 +22,7 @@ from parley.users.service import UsersService
 @dataclass
 class Services:
     settings: Settings
+    metrics: Metrics
     database: Database
     redis: aioredis.Redis | None  # None: shared state stays in this process
     realtime: RealtimeServer

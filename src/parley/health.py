@@ -6,11 +6,12 @@ import logging
 from typing import Literal
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 
 from parley.api.deps import ServicesDep
 from parley.errors import Unavailable
+from parley.metrics import CONTENT_TYPE
 from parley.schemas import WireModel
 
 logger = logging.getLogger(__name__)
@@ -48,3 +49,12 @@ async def health(services: ServicesDep) -> JSONResponse:
     healthy = database == "ok" and redis != "error"
     body = Health(status="ok" if healthy else "error", checks=checks)
     return JSONResponse(body.model_dump(mode="json", by_alias=True), 200 if healthy else 503)
+
+
+metrics_router = APIRouter(tags=["service"])
+
+
+@metrics_router.get("/metrics", include_in_schema=False)
+async def metrics(services: ServicesDep) -> Response:
+    """Prometheus metrics of this process (keep this path away from the public)."""
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +24,8 @@ from parley.backends.interfaces import PresenceStatus, Rotation, RotationOutcome
 from parley.errors import Unavailable
 
 logger = logging.getLogger(__name__)
+
+OnError = Callable[[], None]  # told of every failed Redis call, for the metrics
 
 
 def connect(url: str, timeout_seconds: float) -> aioredis.Redis:
@@ -74,9 +76,10 @@ return 1
 class RedisRefreshTokenStore:
     """Tokens as hashes `<prefix>:rt:<hash>` with a TTL; families as sets `<prefix>:rtf:<id>`."""
 
-    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str, on_error: OnError) -> None:
         self._client = client
         self._prefix = prefix
+        self._on_error = on_error
         self._rotate = client.register_script(_ROTATE)
         self._revoke = client.register_script(_REVOKE)
 
@@ -98,6 +101,7 @@ class RedisRefreshTokenStore:
                 pipe.expire(family_key, ttl)
                 await pipe.execute()
         except RedisError as error:
+            self._on_error()
             raise _unavailable(error) from error
 
     async def rotate(
@@ -116,7 +120,7 @@ class RedisRefreshTokenStore:
             ttl,
             self._prefix,
         ]
-        async with _translated():
+        async with _translated(self._on_error):
             result: list[str] = await self._rotate(keys=[self._key(token_hash)], args=args)
         if result[0] == "invalid":
             return Rotation(RotationOutcome.INVALID)
@@ -124,7 +128,7 @@ class RedisRefreshTokenStore:
         return Rotation(outcome, uuid.UUID(result[1]), uuid.UUID(result[2]))
 
     async def revoke_family(self, token_hash: str) -> None:
-        async with _translated():
+        async with _translated(self._on_error):
             await self._revoke(keys=[self._key(token_hash)], args=[self._prefix])
 
 
@@ -146,8 +150,9 @@ return wait
 class RedisRateLimiter:
     """Token buckets shared by every process; on a Redis failure, requests go through."""
 
-    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str, on_error: OnError) -> None:
         self._prefix = prefix
+        self._on_error = on_error
         self._take = client.register_script(_TAKE)
 
     async def hit(self, key: str, per_second: float, burst: int) -> float | None:
@@ -156,6 +161,7 @@ class RedisRateLimiter:
                 keys=[f"{self._prefix}:rl:{key}"], args=[_ms_now(), per_second, burst]
             )
         except RedisError as error:
+            self._on_error()
             logger.warning("rate limit skipped: redis unavailable (%s)", type(error).__name__)
             return None
         return int(wait_ms) / 1000 if int(wait_ms) > 0 else None
@@ -187,9 +193,12 @@ class RedisPresenceStore:
     the sorted set `<prefix>:presence:expiry`; what contacts were told in
     `<prefix>:presence:announced:<user>`."""
 
-    def __init__(self, client: aioredis.Redis, prefix: str, expiry_seconds: float) -> None:
+    def __init__(
+        self, client: aioredis.Redis, prefix: str, expiry_seconds: float, on_error: OnError
+    ) -> None:
         self._client = client
         self._prefix = prefix
+        self._on_error = on_error
         self._expiry_ms = int(expiry_seconds * 1000)
         self._expiry_key = f"{prefix}:presence:expiry"
         self._expire = client.register_script(_EXPIRE)
@@ -205,7 +214,7 @@ class RedisPresenceStore:
         if not sockets:
             return
         term = _ms_now() + self._expiry_ms
-        async with _translated(), self._client.pipeline(transaction=False) as pipe:
+        async with _translated(self._on_error), self._client.pipeline(transaction=False) as pipe:
             for socket_id, (user_id, status) in sockets.items():
                 pipe.hset(self._user_key(user_id), socket_id, status)
             pipe.zadd(
@@ -217,11 +226,11 @@ class RedisPresenceStore:
     async def set_socket_status(
         self, user_id: uuid.UUID, socket_id: str, status: PresenceStatus
     ) -> None:
-        async with _translated():
+        async with _translated(self._on_error):
             await self._set_status(keys=[self._user_key(user_id)], args=[socket_id, status])
 
     async def remove_socket(self, user_id: uuid.UUID, socket_id: str) -> None:
-        async with _translated(), self._client.pipeline(transaction=True) as pipe:
+        async with _translated(self._on_error), self._client.pipeline(transaction=True) as pipe:
             pipe.hdel(self._user_key(user_id), socket_id)
             pipe.zrem(self._expiry_key, f"{user_id}|{socket_id}")
             await pipe.execute()
@@ -229,7 +238,7 @@ class RedisPresenceStore:
     async def statuses(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, PresenceStatus]:
         if not user_ids:
             return {}
-        async with _translated(), self._client.pipeline(transaction=False) as pipe:
+        async with _translated(self._on_error), self._client.pipeline(transaction=False) as pipe:
             for user_id in user_ids:
                 pipe.hvals(self._user_key(user_id))
             values: list[list[str]] = await pipe.execute()
@@ -240,7 +249,7 @@ class RedisPresenceStore:
         return result
 
     async def expire(self) -> set[uuid.UUID]:
-        async with _translated():
+        async with _translated(self._on_error):
             gone: list[str] = await self._expire(
                 keys=[self._expiry_key], args=[_ms_now(), self._prefix]
             )
@@ -248,7 +257,7 @@ class RedisPresenceStore:
 
     async def swap_announced(self, user_id: uuid.UUID, status: str) -> str:
         key = f"{self._prefix}:presence:announced:{user_id}"
-        async with _translated():
+        async with _translated(self._on_error):
             previous: Any = (
                 await self._client.getdel(key)
                 if status == "offline"
@@ -258,11 +267,12 @@ class RedisPresenceStore:
 
 
 @asynccontextmanager
-async def _translated() -> AsyncIterator[None]:
+async def _translated(on_error: OnError) -> AsyncIterator[None]:
     """Redis failures become the contract's `unavailable` at this boundary."""
     try:
         yield
     except RedisError as error:
+        on_error()
         raise _unavailable(error) from error
 
 

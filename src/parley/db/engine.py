@@ -78,6 +78,10 @@ class Database:
         async with _unavailable_on_failure(), self.sessions() as session:
             yield session
 
+    def connections_in_use(self) -> int:
+        checked_out = getattr(self.engine.pool, "checkedout", None)
+        return int(checked_out()) if checked_out is not None else 0
+
     async def ping(self) -> None:
         async with self.reading() as session:
             await session.execute(text("SELECT 1"))

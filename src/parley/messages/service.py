@@ -17,6 +17,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 import weakref
 from typing import Any
@@ -32,6 +33,7 @@ from parley.db.engine import Database
 from parley.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from parley.messages.models import Message
 from parley.messages.schemas import MessageCreate, MessageDeleted, MessagesPage, MessageView
+from parley.metrics import Metrics
 from parley.ratelimit import RateLimits
 from parley.realtime.interface import Broadcaster, wire
 from parley.validation import check_length, check_metadata, check_not_blank, page_size
@@ -62,12 +64,14 @@ class MessagesService:
         database: Database,
         broadcaster: Broadcaster,
         rate_limits: RateLimits,
+        metrics: Metrics,
         settings: Settings,
         clock: Clock,
     ) -> None:
         self._database = database
         self._broadcaster = broadcaster
         self._rate_limits = rate_limits
+        self._metrics = metrics
         self._settings = settings
         self._clock = clock
         self._send_locks: weakref.WeakValueDictionary[uuid.UUID, asyncio.Lock] = (
@@ -88,6 +92,7 @@ class MessagesService:
         check_metadata(metadata, s.message_metadata_max_bytes, s.message_metadata_max_depth)
         await self._rate_limits.send(sender_id)
 
+        started = time.perf_counter()
         lock = self._send_locks.get(conversation_id)
         if lock is None:
             lock = self._send_locks[conversation_id] = asyncio.Lock()
@@ -105,6 +110,7 @@ class MessagesService:
 
             view = message_view(message)
             await self._broadcaster.to_conversation(conversation_id, "newMessage", wire(view))
+        self._metrics.send_seconds.observe(time.perf_counter() - started)
         return view, True
 
     async def edit(self, editor_id: uuid.UUID, message_id: uuid.UUID, content: str) -> MessageView:

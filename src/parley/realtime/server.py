@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from parley.config import Settings
 from parley.errors import ParleyError, RateLimited, Unauthorized, Unavailable, ValidationFailed
+from parley.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -128,9 +129,13 @@ class RealtimeServer:
     """Parley's real-time engine: the `/chat` namespace and the `Broadcaster` services use."""
 
     def __init__(
-        self, settings: Settings, authenticate: Callable[[str], Awaitable[uuid.UUID]]
+        self,
+        settings: Settings,
+        authenticate: Callable[[str], Awaitable[uuid.UUID]],
+        metrics: Metrics,
     ) -> None:
         self._authenticate = authenticate
+        self._metrics = metrics
         self._routes: dict[str, _Route[Any]] = {}
         self._on_connect: list[ConnectHook] = []
         self._on_disconnect: list[ConnectHook] = []
@@ -280,12 +285,14 @@ class RealtimeServer:
                 error.detail, {"code": error.code}
             ) from None
         self._sockets[sid] = context
+        self._metrics.connected_sockets.inc()
         logger.info("socket connected", extra={"sid": sid, "user_id": str(user_id)})
 
     async def _disconnect(self, sid: str, reason: Any = None) -> None:
         context = self._sockets.pop(sid, None)
         if context is None:
             return
+        self._metrics.connected_sockets.dec()
         # The socket leaves its rooms after this handler; hooks must not count it as present.
         await self._sio.leave_room(sid, user_room(context.user_id), namespace=NAMESPACE)
         for hook in self._on_disconnect:
@@ -313,6 +320,8 @@ class RealtimeServer:
                 outcome = "internal"
                 logger.exception("socket event failed", extra={"socket_event": event})
                 ack = error_ack(ParleyError("internal error"))
+            if event in self._routes:  # unknown names would make labels without bound
+                self._metrics.socket_events.labels(event, outcome).inc()
             logger.debug(
                 "socket event",
                 extra={

@@ -1,0 +1,48 @@
+"""`/metrics`: what an operator's Prometheus scrapes from each process."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.integration.helpers import OpenSocket, ok, start_direct
+from tests.support.clients import register
+from tests.support.server import ParleyServer
+
+
+def sample(text: str, name: str) -> float:
+    """The value of the sample line starting with `name` (labels included); 0 when absent."""
+    for line in text.splitlines():
+        if line.startswith(name):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def scrape(server: ParleyServer) -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        return await client.get(f"{server.url}/metrics")
+
+
+async def test_metrics_count_sockets_events_and_sends(
+    server: ParleyServer, sockets: OpenSocket
+) -> None:
+    alice, bob = await register(server.url, "alice"), await register(server.url, "bob")
+    conversation = await start_direct(server.url, alice, bob)
+    chat = await sockets(server.url, alice.access_token)
+    before = (await scrape(server)).text
+
+    payload = {"conversationId": conversation["id"], "clientId": "m1", "content": "hi"}
+    ok(await chat.call("sendMessage", payload))
+    await chat.call("sendMessage", {"conversationId": conversation["id"]})
+
+    response = await scrape(server)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    after = response.text
+    assert sample(after, "parley_connected_sockets ") >= 1
+    sent_ok = 'parley_socket_events_total{event="sendMessage",outcome="ok"}'
+    assert sample(after, sent_ok) == sample(before, sent_ok) + 1
+    failed = 'parley_socket_events_total{event="sendMessage",outcome="validation_error"}'
+    assert sample(after, failed) >= 1
+    assert sample(after, "parley_send_seconds_count") >= 1
+    assert sample(after, "parley_database_connections_in_use") >= 0
+    assert sample(after, "parley_redis_errors_total") == 0
