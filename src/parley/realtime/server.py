@@ -140,6 +140,9 @@ class RealtimeServer:
         self._on_connect: list[ConnectHook] = []
         self._on_disconnect: list[ConnectHook] = []
         self._sockets: dict[str, SocketContext] = {}
+        # This process's sockets by user. Kept here rather than read from the user's room:
+        # in a disconnect handler the Redis manager no longer counts the socket as local.
+        self._by_user: dict[uuid.UUID, set[str]] = {}
         cors: list[str] | str = settings.cors_origins
         self._redis: _RedisManager | None = None
         if settings.redis_url:
@@ -197,14 +200,14 @@ class RealtimeServer:
         payload: dict[str, Any],
         exclude_user: uuid.UUID | None = None,
     ) -> None:
-        skip = self._local_sids(exclude_user) if exclude_user is not None else None
-        await self._sio.emit(
-            event,
-            payload,
-            room=conversation_room(conversation_id),
-            skip_sid=skip,
-            namespace=NAMESPACE,
-        )
+        room = conversation_room(conversation_id)
+        if exclude_user is None:
+            await self._sio.emit(event, payload, room=room, namespace=NAMESPACE)
+        elif self._redis is not None:
+            await self._redis.emit_skipping_user(event, payload, room, exclude_user)
+        else:
+            skip = self._local_sids(exclude_user)
+            await self._sio.emit(event, payload, room=room, skip_sid=skip, namespace=NAMESPACE)
 
     async def to_users(
         self, user_ids: Iterable[uuid.UUID], event: str, payload: dict[str, Any]
@@ -252,11 +255,10 @@ class RealtimeServer:
             )
 
     def user_socket_count(self, user_id: uuid.UUID) -> int:
-        return len(self._local_sids(user_id))
+        return len(self._by_user.get(user_id, ()))
 
     def _local_sids(self, user_id: uuid.UUID) -> list[str]:
-        participants = self._sio.manager.get_participants(NAMESPACE, user_room(user_id))
-        return [sid for sid, _ in participants]
+        return list(self._by_user.get(user_id, ()))
 
     # Socket.IO handlers
 
@@ -275,10 +277,12 @@ class RealtimeServer:
 
         context = SocketContext(sid=sid, user_id=user_id)
         await self._sio.enter_room(sid, user_room(user_id), namespace=NAMESPACE)
+        self._by_user.setdefault(user_id, set()).add(sid)
         try:
             for hook in self._on_connect:
                 await hook(context)
         except ParleyError as error:
+            self._forget(context)
             await self._sio.leave_room(sid, user_room(user_id), namespace=NAMESPACE)
             logger.warning("socket refused", extra={"sid": sid, "outcome": error.code})
             raise socketio.exceptions.ConnectionRefusedError(
@@ -294,7 +298,7 @@ class RealtimeServer:
             return
         self._metrics.connected_sockets.dec()
         # The socket leaves its rooms after this handler; hooks must not count it as present.
-        await self._sio.leave_room(sid, user_room(context.user_id), namespace=NAMESPACE)
+        self._forget(context)
         for hook in self._on_disconnect:
             try:
                 await hook(context)
@@ -304,6 +308,13 @@ class RealtimeServer:
             "socket disconnected",
             extra={"sid": sid, "user_id": str(context.user_id), "reason": str(reason)},
         )
+
+    def _forget(self, context: SocketContext) -> None:
+        sids = self._by_user.get(context.user_id)
+        if sids is not None:
+            sids.discard(context.sid)
+            if not sids:
+                del self._by_user[context.user_id]
 
     async def _dispatch(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         started = time.perf_counter()
