@@ -29,9 +29,8 @@ class Health(WireModel):
     checks: HealthChecks
 
 
-@router.api_route(
-    "/health", methods=["GET", "HEAD"], response_model=Health, responses={503: {"model": Health}}
-)
+@router.head("/health", include_in_schema=False)
+@router.get("/health", response_model=Health, responses={503: {"model": Health}})
 async def health(services: ServicesDep) -> JSONResponse:
     database: Literal["ok", "error"] = "ok"
     try:

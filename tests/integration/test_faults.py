@@ -224,12 +224,17 @@ async def arrives_within(chat: ChatSocket, message_id: str, timeout: float) -> b
 async def wait_for_presence(
     base_url: str, viewer: Account, user_id: str, status: str, timeout: float = 5.0
 ) -> JSON:
-    """Poll the public view of `user_id` until its presence is `status`; return that view."""
+    """Poll the public view of `user_id` until its presence is `status`; return that view.
+
+    An offline view counts once it carries `lastSeenAt`: after an outage of Redis, the
+    process writes it at its next presence upkeep (a third of the expiry).
+    """
     deadline = time.monotonic() + timeout
     seen: JSON = {}
     for _ in range(int(timeout / 0.2) + 1):
         seen = await fetch_user(base_url, viewer, user_id)
-        if seen["presence"] == status or time.monotonic() > deadline:
+        settled = status != "offline" or seen["lastSeenAt"] is not None
+        if (seen["presence"] == status and settled) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.2)
     assert seen["presence"] == status, f"still {seen['presence']} after {timeout:g} s: {seen}"

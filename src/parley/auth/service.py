@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from parley.auth.passwords import Passwords
@@ -23,7 +23,7 @@ from parley.backends.interfaces import RefreshTokenStore, RotationOutcome
 from parley.clock import Clock
 from parley.config import Settings
 from parley.db.engine import Database
-from parley.errors import Conflict, Unauthorized, ValidationFailed
+from parley.errors import Conflict, Unauthorized, Unavailable, ValidationFailed
 from parley.ratelimit import RateLimits
 from parley.users.models import User
 from parley.users.service import own_view, search_key
@@ -117,8 +117,15 @@ class AuthService:
                 session.add(user)
         except IntegrityError:
             raise Conflict("username or email is taken") from None
+        try:
+            started = await self._start_session(user, uuid.uuid4())
+        except Unavailable:
+            # No session, no account: the client will retry with the same username.
+            async with self._database.transaction() as db:
+                await db.execute(delete(User).where(User.id == user.id))
+            raise
         logger.info("registered user", extra={"user_id": str(user.id)})
-        return await self._start_session(user, uuid.uuid4())
+        return started
 
     async def login(self, request: LoginIn, address: str) -> Session:
         await self._rate_limits.login(request.username, address)

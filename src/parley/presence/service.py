@@ -61,6 +61,10 @@ class PresenceService:
         # from it on every refresh.
         self._local: dict[str, tuple[uuid.UUID, PresenceStatus]] = {}
         self._pending_offline: dict[uuid.UUID, asyncio.Task[None]] = {}
+        # Users whose change could not be settled while the store was away; the upkeep
+        # settles them again, announcing even if the store (restarted empty) has no record.
+        self._unsettled: set[uuid.UUID] = set()
+        self._gone: dict[str, uuid.UUID] = {}  # sockets closed while the store was away
         self._upkeep: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -82,7 +86,10 @@ class PresenceService:
 
     async def socket_disconnected(self, user_id: uuid.UUID, socket_id: str) -> None:
         self._local.pop(socket_id, None)
-        await self._best_effort(self._store.remove_socket(user_id, socket_id))
+        try:
+            await self._store.remove_socket(user_id, socket_id)
+        except Unavailable:
+            self._gone[socket_id] = user_id  # removed by the upkeep once the store is back
         await self._settle(user_id)
 
     async def close(self) -> None:
@@ -104,8 +111,14 @@ class PresenceService:
             await asyncio.sleep(interval)
             try:
                 await self._store.refresh_sockets(dict(self._local))
+                for socket_id, user_id in list(self._gone.items()):
+                    await self._store.remove_socket(user_id, socket_id)
+                    del self._gone[socket_id]
                 for user_id in await self._store.expire():
                     await self._settle(user_id)
+                retry, self._unsettled = self._unsettled, set()
+                for user_id in retry:
+                    await self._settle(user_id, force=True)
             except Unavailable:
                 logger.warning("presence upkeep skipped: shared state unavailable")
             except Exception:
@@ -114,32 +127,42 @@ class PresenceService:
     async def _current(self, user_id: uuid.UUID) -> Presence:
         return (await self._store.statuses([user_id])).get(user_id, "offline")
 
-    async def _settle(self, user_id: uuid.UUID) -> None:
-        """Announce the user's status if it differs from what contacts were last told."""
+    async def _settle(self, user_id: uuid.UUID, force: bool = False) -> None:
+        """Announce the user's status if it differs from what contacts were last told.
+
+        `force` announces it anyway: after an outage of the store, what it remembers of
+        earlier announcements cannot be trusted.
+        """
         try:
             current = await self._current(user_id)
             if current == "offline":
                 if user_id not in self._pending_offline:
-                    self._pending_offline[user_id] = asyncio.create_task(self._go_offline(user_id))
+                    going = self._go_offline(user_id, force)
+                    self._pending_offline[user_id] = asyncio.create_task(going)
                 return
             pending = self._pending_offline.pop(user_id, None)
             if pending is not None:
                 pending.cancel()
-            if await self._store.swap_announced(user_id, current) != current:
+            if await self._store.swap_announced(user_id, current) != current or force:
                 await self._announce(user_id, current, None)
         except Unavailable:
             logger.warning("presence not updated: shared state unavailable")
+            self._unsettled.add(user_id)
 
-    async def _go_offline(self, user_id: uuid.UUID) -> None:
+    async def _go_offline(self, user_id: uuid.UUID, force: bool) -> None:
         try:
             await asyncio.sleep(self._offline_delay_seconds)
             if await self._current(user_id) != "offline":
                 return
-            if await self._store.swap_announced(user_id, "offline") == "offline":
+            previous = await self._store.swap_announced(user_id, "offline")
+            if previous == "offline" and not force:
                 return  # nobody was told otherwise, or another process told them already
             last_seen_at = self._clock.now()
             await self._write_last_seen([user_id], last_seen_at)
             await self._announce(user_id, "offline", last_seen_at)
+        except Unavailable:
+            logger.warning("presence not updated: shared state unavailable")
+            self._unsettled.add(user_id)
         except asyncio.CancelledError:
             raise
         except Exception:

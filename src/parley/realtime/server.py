@@ -159,8 +159,10 @@ class RealtimeServer:
             max_http_buffer_size=settings.socket_packet_max_bytes,
             ping_interval=settings.heartbeat_interval_seconds,
             ping_timeout=settings.heartbeat_timeout_seconds,
-            logger=False,
-            engineio_logger=False,
+            # Real loggers, so their lines go through Parley's logging setup (JSON or console)
+            # instead of handlers of their own.
+            logger=logging.getLogger("socketio"),
+            engineio_logger=logging.getLogger("engineio"),
         )
         self._sio.on("connect", self._connect, namespace=NAMESPACE)
         self._sio.on("disconnect", self._disconnect, namespace=NAMESPACE)
