@@ -8,6 +8,7 @@ it acknowledged.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import uuid
 from collections.abc import Iterator
@@ -30,8 +31,10 @@ KILL_AFTER_ACKS = 50
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, postgres: PostgresServer, redis: RedisServer) -> Iterator[list[str]]:
-    """Three processes started together (they take turns migrating); their base URLs."""
+def cluster_servers(
+    tmp_path: Path, postgres: PostgresServer, redis: RedisServer
+) -> Iterator[list[ParleyServer]]:
+    """Three processes started together (they take turns migrating)."""
     name = f"multi_{uuid.uuid4().hex[:12]}"
     settings = {
         "PARLEY_DATABASE_URL": postgres.create_database(name),
@@ -43,10 +46,48 @@ def cluster(tmp_path: Path, postgres: PostgresServer, redis: RedisServer) -> Ite
     with ThreadPoolExecutor(PROCESSES) as pool:
         list(pool.map(lambda server: server.start(), servers))
     try:
-        yield [server.url for server in servers]
+        yield servers
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.fixture
+def cluster(cluster_servers: list[ParleyServer]) -> list[str]:
+    """The base URLs of the three processes."""
+    return [server.url for server in cluster_servers]
+
+
+async def test_correlation_id_follows_a_message_to_the_other_processes(
+    cluster_servers: list[ParleyServer],
+) -> None:
+    one, two, _ = cluster_servers
+    alice, bob = await register(one.url, "alice"), await register(one.url, "bob")
+    conversation = await start_group(one.url, alice, [bob])
+    bob_chat = await connect(two.url, bob.access_token)
+    trace = f"trace-{uuid.uuid4().hex[:12]}"
+    try:
+        async with api_client(one.url, alice.access_token) as api:
+            sent = await api.post(
+                f"/api/conversations/{conversation['id']}/messages",
+                json={"clientId": trace, "content": "traced"},
+                headers={"X-Request-ID": trace},
+            )
+        assert sent.status_code == 201, sent.text
+        await bob_chat.wait_for("newMessage", lambda m: m["clientId"] == trace)
+    finally:
+        await bob_chat.disconnect()
+
+    fan_out = [
+        json.loads(line)
+        for line in two.log_text().splitlines()
+        if trace in line and line.startswith("{")
+    ]
+    assert any(
+        entry.get("correlation_id") == trace and entry.get("socket_event") == "newMessage"
+        for entry in fan_out
+    ), fan_out
+    assert all("traced" not in json.dumps(entry) for entry in fan_out)  # never message text
 
 
 async def test_every_event_crosses_processes(cluster: list[str]) -> None:

@@ -104,7 +104,25 @@ class _RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # untype
             "skip_user": skip_user,
         }
 
+    async def _publish(self, data: dict[str, Any]) -> None:
+        # The correlation id of the request or event that caused this emit travels with it,
+        # so the fan-out on every process logs under the same id.
+        correlation_id = structlog.contextvars.get_contextvars().get("correlation_id")
+        await super()._publish({**data, "correlation_id": correlation_id})
+
     async def _handle_emit(self, message: dict[str, Any]) -> None:
+        if message.get("host_id") != self.host_id:
+            correlation_id = message.get("correlation_id") or uuid.uuid4().hex
+            with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
+                logger.debug(
+                    "fan-out from another process",
+                    extra={"socket_event": message.get("event"), "room": message.get("room")},
+                )
+                await self._emit_here(message)
+            return
+        await self._emit_here(message)
+
+    async def _emit_here(self, message: dict[str, Any]) -> None:
         if message.get("event") == ROOMS_EVENT:
             data = message["data"][0]
             users = [uuid.UUID(u) for u in data["users"]]
