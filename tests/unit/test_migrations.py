@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from parley.db.migrate import alembic_config, upgrade_to_head
 from parley.db.models import Base
+from tests.support.services import PostgresServer
 from tests.unit.conftest import unit_settings
 
 
@@ -39,6 +41,19 @@ def test_migrations_build_exactly_the_models(tmp_path: Path) -> None:
 def test_migrations_go_down_and_up_again(tmp_path: Path) -> None:
     settings = unit_settings(tmp_path)
     upgrade_to_head(settings)
+    config = alembic_config(settings.resolved_database_url)
+    command.downgrade(config, "base")
+    command.upgrade(config, "head")
+    assert _differences(settings.resolved_database_url) == []
+
+
+def test_migrations_build_exactly_the_models_on_postgresql(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    url = postgres.create_database(f"migrations_{uuid.uuid4().hex[:12]}")
+    settings = unit_settings(tmp_path, database_url=url)
+    upgrade_to_head(settings)
+    assert _differences(settings.resolved_database_url) == []
     config = alembic_config(settings.resolved_database_url)
     command.downgrade(config, "base")
     command.upgrade(config, "head")
