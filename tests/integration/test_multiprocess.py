@@ -212,68 +212,54 @@ class Receiver:
 
 
 async def test_sigkill_mid_burst_loses_nothing_acknowledged(
-    tmp_path: Path, postgres: PostgresServer, redis: RedisServer
+    cluster_servers: list[ParleyServer],
 ) -> None:
-    name = f"kill_{uuid.uuid4().hex[:12]}"
-    settings = {
-        "PARLEY_DATABASE_URL": postgres.create_database(name),
-        "PARLEY_REDIS_URL": redis.url,
-        "PARLEY_REDIS_PREFIX": name,
-        "PARLEY_JWT_SECRET": TEST_JWT_SECRET,
-    }
-    servers = [ParleyServer(tmp_path / f"p{i}", settings) for i in range(PROCESSES)]
-    with ThreadPoolExecutor(PROCESSES) as pool:
-        list(pool.map(lambda server: server.start(), servers))
-    doomed, survivor, bystander = servers
-    try:
-        alice, bob, carol = [await register(survivor.url, n) for n in ("alice", "bob", "carol")]
-        group = await start_group(survivor.url, alice, [bob, carol])
-        cid = group["id"]
-        bob_receiver = Receiver(bob, cid)
-        carol_receiver = Receiver(carol, cid)
-        await bob_receiver.attach(doomed.url)  # loses its process mid-burst
-        await carol_receiver.attach(bystander.url)
+    doomed, survivor, bystander = cluster_servers
+    alice, bob, carol = [await register(survivor.url, n) for n in ("alice", "bob", "carol")]
+    group = await start_group(survivor.url, alice, [bob, carol])
+    cid = group["id"]
+    bob_receiver = Receiver(bob, cid)
+    carol_receiver = Receiver(carol, cid)
+    await bob_receiver.attach(doomed.url)  # loses its process mid-burst
+    await carol_receiver.attach(bystander.url)
 
-        sender = await connect(doomed.url, alice.access_token)
-        acknowledged: dict[str, dict[str, Any]] = {}
-        client_ids = [f"burst-{i:04d}" for i in range(BURST_MESSAGES)]
-        killed = False
-        for index, client_id in enumerate(client_ids):
-            if index == KILL_AFTER_ACKS and not killed:
-                doomed.stop(signal.SIGKILL)
-                killed = True
-            payload = _text(cid, f"message {index}", client_id)
-            for _attempt in range(3):
-                try:
-                    ack = await sender.call("sendMessage", payload, timeout=3)
-                    acknowledged[client_id] = ok(ack)
-                    break
-                except (socketio.exceptions.SocketIOError, TimeoutError):
-                    # Reconnect elsewhere and send again with the same clientId: the server
-                    # stores it once whether or not the first try got through.
-                    await sender.disconnect()
-                    sender = await connect(survivor.url, alice.access_token)
-            else:
-                raise AssertionError(f"could not send {client_id}")
-        await sender.disconnect()
+    sender = await connect(doomed.url, alice.access_token)
+    acknowledged: dict[str, dict[str, Any]] = {}
+    client_ids = [f"burst-{i:04d}" for i in range(BURST_MESSAGES)]
+    killed = False
+    for index, client_id in enumerate(client_ids):
+        if index == KILL_AFTER_ACKS and not killed:
+            doomed.stop(signal.SIGKILL)
+            killed = True
+        payload = _text(cid, f"message {index}", client_id)
+        for _attempt in range(3):
+            try:
+                ack = await sender.call("sendMessage", payload, timeout=3)
+                acknowledged[client_id] = ok(ack)
+                break
+            except (socketio.exceptions.SocketIOError, TimeoutError):
+                # Reconnect elsewhere and send again with the same clientId: the server
+                # stores it once whether or not the first try got through.
+                await sender.disconnect()
+                sender = await connect(survivor.url, alice.access_token)
+        else:
+            raise AssertionError(f"could not send {client_id}")
+    await sender.disconnect()
 
-        # Bob's process died: he reconnects to another and syncs from the last seq he holds.
-        await bob_receiver.attach(survivor.url)
-        for receiver in (bob_receiver, carol_receiver):
-            receiver.absorb_live()
-            await receiver.catch_up()
+    # Bob's process died: he reconnects to another and syncs from the last seq he holds.
+    await bob_receiver.attach(survivor.url)
+    for receiver in (bob_receiver, carol_receiver):
+        receiver.absorb_live()
+        await receiver.catch_up()
 
-        assert killed and len(acknowledged) == BURST_MESSAGES
-        expected_seqs = list(range(1, BURST_MESSAGES + 1))
-        by_client_id = {m["clientId"]: m for m in acknowledged.values()}
-        assert sorted(m["seq"] for m in acknowledged.values()) == expected_seqs
-        for receiver in (bob_receiver, carol_receiver):
-            assert sorted(receiver.by_seq) == expected_seqs
-            held = [receiver.by_seq[seq]["clientId"] for seq in expected_seqs]
-            assert held == client_ids  # every acknowledged message once, in send order
-            assert {m["id"] for m in receiver.by_seq.values()} == {
-                m["id"] for m in by_client_id.values()
-            }
-    finally:
-        for server in servers:
-            server.stop()
+    assert killed and len(acknowledged) == BURST_MESSAGES
+    expected_seqs = list(range(1, BURST_MESSAGES + 1))
+    by_client_id = {m["clientId"]: m for m in acknowledged.values()}
+    assert sorted(m["seq"] for m in acknowledged.values()) == expected_seqs
+    for receiver in (bob_receiver, carol_receiver):
+        assert sorted(receiver.by_seq) == expected_seqs
+        held = [receiver.by_seq[seq]["clientId"] for seq in expected_seqs]
+        assert held == client_ids  # every acknowledged message once, in send order
+        assert {m["id"] for m in receiver.by_seq.values()} == {
+            m["id"] for m in by_client_id.values()
+        }
