@@ -19,8 +19,8 @@ from parley.auth.passwords import Passwords
 from parley.auth.service import AuthService
 from parley.auth.tokens import AccessTokens, load_or_create_secret
 from parley.backends import redis_state
-from parley.backends.interfaces import PresenceStore, RefreshTokenStore
-from parley.backends.memory import MemoryPresenceStore, MemoryRateLimiter
+from parley.backends.interfaces import PresenceStore, RecentMessages, RefreshTokenStore
+from parley.backends.memory import MemoryPresenceStore, MemoryRateLimiter, MemoryRecentMessages
 from parley.backends.sql_tokens import SqlRefreshTokenStore
 from parley.clock import Clock, SystemClock
 from parley.config import Settings
@@ -69,10 +69,20 @@ def build_services(
         presence_store = redis_state.RedisPresenceStore(
             redis_client, prefix, settings.presence_expiry_seconds, failed
         )
+        recent: RecentMessages = redis_state.RedisRecentMessages(
+            redis_client,
+            prefix,
+            settings.recent_messages_per_conversation,
+            settings.recent_messages_ttl_seconds,
+            failed,
+        )
     else:
         rate_limits = RateLimits(MemoryRateLimiter(), settings)
         refresh_tokens = SqlRefreshTokenStore(database)
         presence_store = MemoryPresenceStore()
+        recent = MemoryRecentMessages(
+            settings.recent_messages_per_conversation, settings.recent_messages_conversations
+        )
     access_tokens = AccessTokens(
         load_or_create_secret(settings.jwt_secret, settings.data_dir),
         timedelta(seconds=settings.access_token_ttl_seconds),
@@ -96,7 +106,7 @@ def build_services(
     out: Broadcaster = broadcaster or realtime
     users = UsersService(database, presence_store, settings, clock)
     conversations = ConversationsService(database, users, out, settings, clock)
-    messages = MessagesService(database, out, rate_limits, metrics, settings, clock)
+    messages = MessagesService(database, out, recent, rate_limits, metrics, settings, clock)
     presence = PresenceService(
         presence_store,
         database,

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     refresh_token_ttl_seconds: int = 7 * 24 * 3600
     refresh_grace_seconds: float = 10.0
 
+    # The recent-message cache that serves the first history page of a conversation.
+    recent_messages_per_conversation: int = 100
+    recent_messages_ttl_seconds: int = 600  # Redis drops a conversation unused this long
+    recent_messages_conversations: int = 1000  # in-process: how many conversations are kept
+
     # Rate limits (docs/api.md, "Rate limits"); `PARLEY_RATE_LIMITS=off` turns all off.
     rate_limits: bool = True
     rate_limit_send_per_second: float = 20.0

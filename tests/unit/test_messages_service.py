@@ -4,6 +4,7 @@ import asyncio
 import uuid
 
 import pytest
+from sqlalchemy import event
 
 from parley.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from parley.messages.schemas import MessageCreate
@@ -137,3 +138,32 @@ async def test_types_other_than_text_wait_for_uploads(harness: Harness) -> None:
         await harness.services.messages.send(
             alice, conversation, MessageCreate(client_id="i", content="x", type="image")
         )
+
+
+async def test_first_page_stays_right_through_sends_edits_and_deletes(harness: Harness) -> None:
+    alice, bob, conversation = await _direct(harness)
+    messages = harness.services.messages
+    sent = [
+        (await messages.send(alice, conversation, _text(f"c{i}", f"m{i}")))[0] for i in range(5)
+    ]
+
+    first = await messages.history(bob, conversation, limit=3)  # read from the database
+    await messages.edit(alice, sent[4].id, "changed")
+    await messages.delete(alice, sent[3].id)
+    await asyncio.gather(*(messages.send(bob, conversation, _text(f"b{i}")) for i in range(3)))
+    statements: list[str] = []
+    engine = harness.services.database.engine.sync_engine
+    record = lambda *args: statements.append(args[2])  # noqa: E731 - a one-line listener
+    event.listen(engine, "before_cursor_execute", record)
+    again = await messages.history(bob, conversation, limit=5)  # from the cache, kept up to date
+    event.remove(engine, "before_cursor_execute", record)
+
+    assert len(statements) == 1, statements  # the membership check; no message query
+
+    assert [m.seq for m in first.items] == [5, 4, 3] and first.has_more
+    assert [m.seq for m in again.items] == [8, 7, 6, 5, 4] and again.has_more
+    assert again.items[3].content == "changed"
+    assert again.items[4].deleted_at is not None and again.items[4].content == ""
+    everything = await messages.history(bob, conversation, limit=100)
+    assert [m.seq for m in everything.items] == list(range(8, 0, -1))
+    assert not everything.has_more

@@ -10,7 +10,7 @@ import enum
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 PresenceStatus = Literal["online", "away"]
 
@@ -97,4 +97,35 @@ class PresenceStore(Protocol):
 class RateLimiter(Protocol):
     async def hit(self, key: str, per_second: float, burst: int) -> float | None:
         """Take one token from the bucket `key`; return seconds to wait if it is empty."""
+        ...
+
+
+def message_version(message: dict[str, Any]) -> str:
+    """Which of two copies of one message is newer: deleted beats edited beats sent, and a
+    later edit beats an earlier one (timestamps in the contract's fixed ISO form sort as
+    text)."""
+    return ("1" if message["deletedAt"] else "0") + (message["editedAt"] or "")
+
+
+class RecentMessages(Protocol):
+    """The newest messages of each conversation (wire form), serving the first history page.
+
+    Copies only replace older versions of themselves, so updates arriving out of order
+    (processes racing) leave the newest. A read is a hit only when every seq it needs is
+    held, counted down from the conversation's `last_seq` as the database knows it.
+    """
+
+    async def newest(
+        self, conversation_id: uuid.UUID, last_seq: int, limit: int
+    ) -> list[dict[str, Any]] | None:
+        """Messages `last_seq` down to `last_seq - limit + 1` (or 1), newest first; None
+        when any is missing."""
+        ...
+
+    async def store(self, conversation_id: uuid.UUID, messages: list[dict[str, Any]]) -> None:
+        """Keep these copies (new, edited, deleted, or a page read from the database)."""
+        ...
+
+    async def forget(self, conversation_ids: set[uuid.UUID]) -> None:
+        """Drop everything held for these conversations."""
         ...

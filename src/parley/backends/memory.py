@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
+from typing import Any
 
-from parley.backends.interfaces import PresenceStatus
+from parley.backends.interfaces import PresenceStatus, message_version
 
 # Buckets that have refilled completely hold no information; sweep them every so many hits
 # so a stream of distinct keys (addresses, usernames) cannot grow memory without bound.
@@ -99,3 +100,42 @@ class MemoryRateLimiter:
         stale = [k for k, b in self._buckets.items() if now - b.updated > BUCKET_FULL_SECONDS]
         for key in stale:
             del self._buckets[key]
+
+
+class MemoryRecentMessages:
+    """The newest messages of each conversation, in this process."""
+
+    def __init__(self, size: int, max_conversations: int) -> None:
+        self._size = size
+        self._max_conversations = max_conversations
+        # Least recently used first, so memory stays bounded however many conversations.
+        self._conversations: OrderedDict[uuid.UUID, dict[int, tuple[str, dict[str, Any]]]] = (
+            OrderedDict()
+        )
+
+    async def newest(
+        self, conversation_id: uuid.UUID, last_seq: int, limit: int
+    ) -> list[dict[str, Any]] | None:
+        held = self._conversations.get(conversation_id, {})
+        if held:
+            self._conversations.move_to_end(conversation_id)
+        wanted = range(last_seq, max(0, last_seq - limit), -1)
+        if any(seq not in held for seq in wanted):
+            return None
+        return [held[seq][1] for seq in wanted]
+
+    async def forget(self, conversation_ids: set[uuid.UUID]) -> None:
+        for conversation_id in conversation_ids:
+            self._conversations.pop(conversation_id, None)
+
+    async def store(self, conversation_id: uuid.UUID, messages: list[dict[str, Any]]) -> None:
+        held = self._conversations.setdefault(conversation_id, {})
+        self._conversations.move_to_end(conversation_id)
+        while len(self._conversations) > self._max_conversations:
+            self._conversations.popitem(last=False)
+        for message in messages:
+            seq, version = message["seq"], message_version(message)
+            if seq not in held or held[seq][0] <= version:
+                held[seq] = (version, message)
+        for seq in sorted(held)[: max(0, len(held) - self._size)]:
+            del held[seq]

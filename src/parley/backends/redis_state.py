@@ -9,6 +9,7 @@ decide for themselves.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -20,7 +21,12 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from parley.backends.interfaces import PresenceStatus, Rotation, RotationOutcome
+from parley.backends.interfaces import (
+    PresenceStatus,
+    Rotation,
+    RotationOutcome,
+    message_version,
+)
 from parley.errors import Unavailable
 
 logger = logging.getLogger(__name__)
@@ -264,6 +270,68 @@ class RedisPresenceStore:
                 else await self._client.set(key, status, get=True)
             )
         return str(previous) if previous is not None else "offline"
+
+
+# KEYS: the conversation's sorted set. ARGV: size, ttl_s, then (seq, version, json) triples.
+# A message replaces the cached copy of its seq only if it is not older (see message_version).
+_STORE_RECENT = """
+for i = 3, #ARGV, 3 do
+  local seq, version, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local held = redis.call('ZRANGEBYSCORE', KEYS[1], seq, seq)
+  local newer = true
+  if held[1] then
+    local separator = string.find(held[1], '|', 1, true)
+    newer = string.sub(held[1], 1, separator - 1) <= version
+  end
+  if newer then
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], seq, seq)
+    redis.call('ZADD', KEYS[1], seq, version .. '|' .. body)
+  end
+end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[1]) + 1))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 0
+"""
+
+
+class RedisRecentMessages:
+    """The newest messages of each conversation in `<prefix>:recent:<conversation>`, a sorted
+    set by seq of "<version>|<message JSON>", expiring when unused."""
+
+    def __init__(
+        self, client: aioredis.Redis, prefix: str, size: int, ttl_seconds: int, on_error: OnError
+    ) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._size = size
+        self._ttl_seconds = ttl_seconds
+        self._on_error = on_error
+        self._store = client.register_script(_STORE_RECENT)
+
+    def _key(self, conversation_id: uuid.UUID) -> str:
+        return f"{self._prefix}:recent:{conversation_id}"
+
+    async def newest(
+        self, conversation_id: uuid.UUID, last_seq: int, limit: int
+    ) -> list[dict[str, Any]] | None:
+        lowest = max(1, last_seq - limit + 1)
+        async with _translated(self._on_error):
+            held = await self._client.zrevrangebyscore(self._key(conversation_id), last_seq, lowest)
+        messages = [json.loads(str(member).split("|", 1)[1]) for member in held]
+        if [m["seq"] for m in messages] != list(range(last_seq, lowest - 1, -1)):
+            return None
+        return messages
+
+    async def forget(self, conversation_ids: set[uuid.UUID]) -> None:
+        async with _translated(self._on_error):
+            await self._client.delete(*(self._key(c) for c in conversation_ids))
+
+    async def store(self, conversation_id: uuid.UUID, messages: list[dict[str, Any]]) -> None:
+        args: list[str | int] = [self._size, self._ttl_seconds]
+        for message in messages:
+            args += [message["seq"], message_version(message), json.dumps(message)]
+        async with _translated(self._on_error):
+            await self._store(keys=[self._key(conversation_id)], args=args)
 
 
 @asynccontextmanager

@@ -9,6 +9,9 @@ Invariants:
 - Sending moves the sender's read marker to the new message (no receipt is emitted).
 - This process emits a conversation's `newMessage` events in `seq` order: sends to one
   conversation hold its lock from the transaction through the emit.
+- The first history page comes from the recent-message cache when it holds every message
+  of that page for the conversation's current `last_seq`; sends, edits and deletes update
+  it after commit, and a failed update drops the conversation from it once it answers.
 - Only the sender edits; the sender or a group owner or admin deletes. A deleted message
   keeps its id, seq, sender and clientId, with empty content and metadata; deleting it
   again changes and emits nothing.
@@ -17,6 +20,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 import weakref
@@ -25,18 +29,21 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from parley.backends.interfaces import RecentMessages
 from parley.clock import Clock
 from parley.config import Settings
 from parley.conversations.membership import require_conversation, require_participant
 from parley.conversations.models import Conversation, Participant
 from parley.db.engine import Database
-from parley.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from parley.errors import Conflict, Forbidden, NotFound, Unavailable, ValidationFailed
 from parley.messages.models import Message
 from parley.messages.schemas import MessageCreate, MessageDeleted, MessagesPage, MessageView
 from parley.metrics import Metrics
 from parley.ratelimit import RateLimits
 from parley.realtime.interface import Broadcaster, wire
 from parley.validation import check_length, check_metadata, check_not_blank, page_size
+
+logger = logging.getLogger(__name__)
 
 # Until uploads exist, only text messages are accepted.
 ACCEPTED_TYPES = ("text",)
@@ -63,6 +70,7 @@ class MessagesService:
         self,
         database: Database,
         broadcaster: Broadcaster,
+        recent: RecentMessages,
         rate_limits: RateLimits,
         metrics: Metrics,
         settings: Settings,
@@ -70,6 +78,10 @@ class MessagesService:
     ) -> None:
         self._database = database
         self._broadcaster = broadcaster
+        self._recent = recent
+        # Conversations whose cached copies may be stale (an update failed); dropped from the
+        # cache as soon as it answers again.
+        self._stale: set[uuid.UUID] = set()
         self._rate_limits = rate_limits
         self._metrics = metrics
         self._settings = settings
@@ -110,6 +122,7 @@ class MessagesService:
 
             view = message_view(message)
             await self._broadcaster.to_conversation(conversation_id, "newMessage", wire(view))
+        await self._remember(conversation_id, [view])
         self._metrics.send_seconds.observe(time.perf_counter() - started)
         return view, True
 
@@ -128,6 +141,7 @@ class MessagesService:
         await self._broadcaster.to_conversation(
             message.conversation_id, "messageEdited", wire(view)
         )
+        await self._remember(message.conversation_id, [view])
         return view
 
     async def delete(self, deleter_id: uuid.UUID, message_id: uuid.UUID) -> None:
@@ -155,6 +169,7 @@ class MessagesService:
         await self._broadcaster.to_conversation(
             message.conversation_id, "messageDeleted", wire(deleted)
         )
+        await self._remember(message.conversation_id, [message_view(message)])
 
     async def history(
         self,
@@ -171,6 +186,7 @@ class MessagesService:
             raise ValidationFailed("seq must not be negative")
         page_size = self._page_size(limit)
 
+        newest_page = before is None and after is None
         query = select(Message).where(Message.conversation_id == conversation_id)
         if after is not None:
             query = query.where(Message.seq > after).order_by(Message.seq)
@@ -180,12 +196,50 @@ class MessagesService:
             query = query.order_by(Message.seq.desc())
 
         async with self._database.reading() as session:
-            await require_participant(session, conversation_id, reader_id)
+            conversation, _ = await require_conversation(session, conversation_id, reader_id)
+            if newest_page:
+                cached = await self._recall(conversation_id, conversation.last_seq, page_size)
+                if cached is not None:
+                    return cached
             messages = (await session.scalars(query.limit(page_size + 1))).all()
-        return MessagesPage(
+        page = MessagesPage(
             items=[message_view(m) for m in messages[:page_size]],
             has_more=len(messages) > page_size,
         )
+        if newest_page:
+            await self._remember(conversation_id, page.items)
+        return page
+
+    async def _recall(
+        self, conversation_id: uuid.UUID, last_seq: int, page_size: int
+    ) -> MessagesPage | None:
+        """The newest page from the recent-message cache, if it holds all of it."""
+        try:
+            await self._drop_stale()
+            held = await self._recent.newest(conversation_id, last_seq, page_size)
+        except Unavailable:
+            return None
+        if held is None:
+            return None
+        items = [MessageView.model_validate(message) for message in held]
+        # Seqs have no gaps: anything below the oldest held means there is more.
+        return MessagesPage(items=items, has_more=bool(items) and items[-1].seq > 1)
+
+    async def _remember(self, conversation_id: uuid.UUID, views: list[MessageView]) -> None:
+        """Keep copies in the recent-message cache; a cache that is away is skipped."""
+        if not views:
+            return
+        try:
+            await self._drop_stale()
+            await self._recent.store(conversation_id, [wire(view) for view in views])
+        except Unavailable:
+            logger.warning("recent-message cache not updated: shared state unavailable")
+            self._stale.add(conversation_id)
+
+    async def _drop_stale(self) -> None:
+        if self._stale:
+            await self._recent.forget(self._stale)
+            self._stale = set()
 
     async def _insert(
         self,
