@@ -26,6 +26,8 @@ from tests.support.server import ParleyServer
 from tests.support.services import PostgresServer, RedisServer
 
 PROCESSES = 3
+# Short, so that the users of a killed process go offline within the test.
+PRESENCE_EXPIRY_SECONDS = 3
 BURST_MESSAGES = 150
 KILL_AFTER_ACKS = 50
 
@@ -41,6 +43,7 @@ def cluster_servers(
         "PARLEY_REDIS_URL": redis.url,
         "PARLEY_REDIS_PREFIX": name,
         "PARLEY_JWT_SECRET": TEST_JWT_SECRET,
+        "PARLEY_PRESENCE_EXPIRY_SECONDS": str(PRESENCE_EXPIRY_SECONDS),
     }
     servers = [ParleyServer(tmp_path / f"p{i}", settings) for i in range(PROCESSES)]
     with ThreadPoolExecutor(PROCESSES) as pool:
@@ -164,6 +167,34 @@ async def test_presence_crosses_processes_once(cluster: list[str]) -> None:
     finally:
         for chat in [alice_chat, *bob_tabs]:
             await chat.disconnect()
+
+
+async def test_users_of_a_killed_process_go_offline_once_their_presence_expires(
+    cluster_servers: list[ParleyServer],
+) -> None:
+    doomed, survivor, _ = cluster_servers
+    alice, bob = await register(survivor.url, "alice"), await register(survivor.url, "bob")
+    await start_group(survivor.url, alice, [bob])
+    alice_chat = await connect(survivor.url, alice.access_token)
+    await connect(doomed.url, bob.access_token)  # dies with its process, never closed
+    try:
+        await alice_chat.wait_for("presence", lambda p: p["userId"] == bob.id)
+
+        doomed.stop(signal.SIGKILL)
+
+        # The dead process no longer refreshes Bob's socket: once it expires, a surviving
+        # process sweeps it and tells Alice. Expiry plus one upkeep round, with room to spare.
+        offline = await alice_chat.wait_for(
+            "presence",
+            lambda p: p["userId"] == bob.id and p["status"] == "offline",
+            timeout=PRESENCE_EXPIRY_SECONDS * 3,
+        )
+        assert offline["lastSeenAt"] is not None
+        async with api_client(survivor.url, alice.access_token) as api:
+            view = (await api.get(f"/api/users/{bob.id}")).json()
+        assert view["presence"] == "offline"
+    finally:
+        await alice_chat.disconnect()
 
 
 def _text(conversation_id: str, content: str, client_id: str | None = None) -> dict[str, Any]:
