@@ -13,6 +13,9 @@ from parley.logs import configure_logging
 
 logger = logging.getLogger(__name__)
 
+# HS256 wants a key of at least 32 bytes; shorter ones are guessable offline.
+MIN_SECRET_LENGTH = 32
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="parley", description="Parley, a real-time chat server")
@@ -45,8 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_format, settings.log_level)
 
     if args.command == "migrate":
-        migrate(settings)
-        return 0
+        return 0 if migrate(settings) else 1
     if args.command == "serve":
         return serve_forever(settings, args.host, args.port)
     return 2
@@ -69,12 +71,22 @@ def chat_in_terminal(args: argparse.Namespace) -> int:
     return 0
 
 
-def migrate(settings: Settings) -> None:
+def strong_secret(secret: str) -> bool:
+    return len(secret) >= MIN_SECRET_LENGTH and "REPLACE_ME" not in secret.upper()
+
+
+def migrate(settings: Settings) -> bool:
+    """Bring the schema up to date; False (with the reason logged) when that fails."""
     from parley.db.migrate import upgrade_to_head
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade_to_head(settings)
+    try:
+        upgrade_to_head(settings)
+    except Exception as error:
+        logger.error("migration failed: %s: %s", type(error).__name__, error)
+        return False
     logger.info("database schema is at the newest revision")
+    return True
 
 
 def serve_forever(settings: Settings, host: str, port: int) -> int:
@@ -86,8 +98,14 @@ def serve_forever(settings: Settings, host: str, port: int) -> int:
         # Each process would generate a secret of its own and refuse the others' tokens.
         logger.error("PARLEY_REDIS_URL is set: set PARLEY_JWT_SECRET too, the same everywhere")
         return 1
-    if settings.migrate_on_start:
-        migrate(settings)
+    if settings.jwt_secret is not None and not strong_secret(settings.jwt_secret):
+        logger.error(
+            "PARLEY_JWT_SECRET is too weak: use at least %d random characters, not a placeholder",
+            MIN_SECRET_LENGTH,
+        )
+        return 1
+    if settings.migrate_on_start and not migrate(settings):
+        return 1
     app = create_app(settings)
     uvicorn.run(
         app,
@@ -100,6 +118,8 @@ def serve_forever(settings: Settings, host: str, port: int) -> int:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     return 0
 

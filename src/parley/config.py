@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # Security
     jwt_secret: str | None = None  # unset: generated once and kept in the data folder
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Proxies whose X-Forwarded-For is trusted for the client's address (rate limits, logs):
+    # comma-separated addresses or networks, or "*" behind a proxy that is the only way in.
+    forwarded_allow_ips: str = "127.0.0.1"
     # argon2id cost: OWASP's second recommended profile (19 MiB, t=2); tests lower both.
     password_hash_time_cost: int = 2
     password_hash_memory_kib: int = 19456

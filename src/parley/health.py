@@ -50,6 +50,17 @@ async def health(services: ServicesDep) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json", by_alias=True), 200 if healthy else 503)
 
 
+class Live(WireModel):
+    status: Literal["ok"]
+
+
+@router.get("/health/live")
+async def live() -> Live:
+    """Whether this process answers at all, for liveness probes: it checks no dependency,
+    since restarting a process does not bring a database or Redis back."""
+    return Live(status="ok")
+
+
 metrics_router = APIRouter(tags=["service"])
 
 

@@ -197,6 +197,27 @@ async def test_users_of_a_killed_process_go_offline_once_their_presence_expires(
         await alice_chat.disconnect()
 
 
+async def test_users_of_a_process_stopped_with_sigterm_go_offline_at_once(
+    cluster_servers: list[ParleyServer],
+) -> None:
+    stopping, survivor, _ = cluster_servers
+    alice, bob = await register(survivor.url, "alice"), await register(survivor.url, "bob")
+    await start_group(survivor.url, alice, [bob])
+    alice_chat = await connect(survivor.url, alice.access_token)
+    await connect(stopping.url, bob.access_token)
+    try:
+        await alice_chat.wait_for("presence", lambda p: p["userId"] == bob.id)
+
+        await asyncio.to_thread(stopping.stop, signal.SIGTERM)
+
+        # No waiting for the expiry: the stopping process says so on its way out.
+        await alice_chat.wait_for(
+            "presence", lambda p: p["userId"] == bob.id and p["status"] == "offline", timeout=3
+        )
+    finally:
+        await alice_chat.disconnect()
+
+
 def _text(conversation_id: str, content: str, client_id: str | None = None) -> dict[str, Any]:
     return {
         "conversationId": conversation_id,

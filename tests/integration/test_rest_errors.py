@@ -631,6 +631,14 @@ async def test_health_answers_ok_with_checks(server: ParleyServer) -> None:
     assert body["checks"]["redis"] in ("disabled", "ok")  # "ok" in production mode
 
 
+async def test_liveness_answers_ok_without_checking_dependencies(server: ParleyServer) -> None:
+    async with client(server.url) as api:
+        response = await api.get("/api/health/live")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "ok"}
+
+
 async def test_health_needs_no_token_and_ignores_a_bad_one(server: ParleyServer) -> None:
     async with client(server.url) as api:
         response = await api.get("/api/health", headers={"Authorization": "Bearer garbage"})

@@ -214,7 +214,11 @@ class RedisPresenceStore:
         return f"{self._prefix}:presence:{user_id}"
 
     async def add_socket(self, user_id: uuid.UUID, socket_id: str) -> None:
-        await self.refresh_sockets({socket_id: (user_id, "online")})
+        term = _ms_now() + self._expiry_ms
+        async with _translated(self._on_error), self._client.pipeline(transaction=True) as pipe:
+            pipe.hset(self._user_key(user_id), socket_id, "online")
+            pipe.zadd(self._expiry_key, {f"{user_id}|{socket_id}": term})
+            await pipe.execute()
 
     async def refresh_sockets(self, sockets: dict[str, tuple[uuid.UUID, PresenceStatus]]) -> None:
         if not sockets:
@@ -227,6 +231,10 @@ class RedisPresenceStore:
                 self._expiry_key,
                 {f"{user_id}|{socket_id}": term for socket_id, (user_id, _) in sockets.items()},
             )
+            # A Redis restarted empty forgot what contacts were told; a live socket means they
+            # were told its user is present, so that user's later offline is announced.
+            for user_id, status in {user: status for user, status in sockets.values()}.items():
+                pipe.set(f"{self._prefix}:presence:announced:{user_id}", status, nx=True)
             await pipe.execute()
 
     async def set_socket_status(

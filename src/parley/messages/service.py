@@ -45,6 +45,9 @@ from parley.validation import check_length, check_metadata, check_not_blank, pag
 
 logger = logging.getLogger(__name__)
 
+# How often a process retries dropping stale conversations from the recent-message cache.
+STALE_RETRY_SECONDS = 0.5
+
 # Until uploads exist, only text messages are accepted.
 ACCEPTED_TYPES = ("text",)
 
@@ -82,6 +85,7 @@ class MessagesService:
         # Conversations whose cached copies may be stale (an update failed); dropped from the
         # cache as soon as it answers again.
         self._stale: set[uuid.UUID] = set()
+        self._dropping: asyncio.Task[None] | None = None
         self._rate_limits = rate_limits
         self._metrics = metrics
         self._settings = settings
@@ -235,6 +239,17 @@ class MessagesService:
         except Unavailable:
             logger.warning("recent-message cache not updated: shared state unavailable")
             self._stale.add(conversation_id)
+            if self._dropping is None or self._dropping.done():
+                self._dropping = asyncio.create_task(self._drop_stale_when_back())
+
+    async def _drop_stale_when_back(self) -> None:
+        """Retry until the cache answers, so other processes stop serving stale copies soon."""
+        while self._stale:
+            await asyncio.sleep(STALE_RETRY_SECONDS)
+            try:
+                await self._drop_stale()
+            except Unavailable:
+                continue
 
     async def _drop_stale(self) -> None:
         if self._stale:

@@ -72,9 +72,11 @@ class PresenceService:
         self._upkeep = asyncio.create_task(self._keep_up())
 
     async def socket_connected(self, user_id: uuid.UUID, socket_id: str) -> None:
-        self._local[socket_id] = (user_id, "online")
         await self._best_effort(self._store.add_socket(user_id, socket_id))
         await self._settle(user_id)
+        # Only now does the upkeep refresh it: its refresh restores what contacts were told,
+        # which must not come before this first announcement.
+        self._local[socket_id] = (user_id, "online")
 
     async def socket_status(
         self, user_id: uuid.UUID, socket_id: str, status: PresenceStatus
@@ -102,8 +104,17 @@ class PresenceService:
         for task in self._pending_offline.values():
             task.cancel()
         self._pending_offline.clear()
-        if leaving:
-            await self._write_last_seen(leaving, self._clock.now())
+        if not leaving:
+            return
+        await self._write_last_seen(leaving, self._clock.now())
+        # Nobody else will announce them: their sockets were here, and are gone.
+        for user_id in leaving:
+            try:
+                if await self._current(user_id) == "offline":
+                    await self._store.swap_announced(user_id, "offline")
+                    await self._announce(user_id, "offline", self._clock.now())
+            except Unavailable:
+                logger.warning("offline not announced at shutdown: shared state unavailable")
 
     async def _keep_up(self) -> None:
         interval = self._expiry_seconds / 3
