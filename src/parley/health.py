@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
 
 from parley.api.deps import ServicesDep
+from parley.container import Services
 from parley.errors import Unavailable
 from parley.metrics import CONTENT_TYPE
 from parley.schemas import WireModel
@@ -32,6 +33,25 @@ class Health(WireModel):
 @router.head("/health", include_in_schema=False)
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
 async def health(services: ServicesDep) -> JSONResponse:
+    """Every dependency answers: 503 when the database or Redis does not."""
+    checks = await _check(services)
+    return _answer(checks, healthy=checks.database == "ok" and checks.redis != "error")
+
+
+@router.get("/health/ready", response_model=Health, responses={503: {"model": Health}})
+async def ready(services: ServicesDep) -> JSONResponse:
+    """Whether this process should get traffic, for readiness probes: the database must
+    answer; Redis need not, since a process without it still stores and delivers messages
+    to its own sockets (the others catch up with `sync`)."""
+    checks = await _check(services)
+    return _answer(checks, healthy=checks.database == "ok")
+
+
+class Live(WireModel):
+    status: Literal["ok"]
+
+
+async def _check(services: Services) -> HealthChecks:
     database: Literal["ok", "error"] = "ok"
     try:
         await services.database.ping()
@@ -44,14 +64,12 @@ async def health(services: ServicesDep) -> JSONResponse:
             redis = "ok"
         except RedisError:
             redis = "error"
-    checks = HealthChecks(database=database, redis=redis)
-    healthy = database == "ok" and redis != "error"
+    return HealthChecks(database=database, redis=redis)
+
+
+def _answer(checks: HealthChecks, healthy: bool) -> JSONResponse:
     body = Health(status="ok" if healthy else "error", checks=checks)
     return JSONResponse(body.model_dump(mode="json", by_alias=True), 200 if healthy else 503)
-
-
-class Live(WireModel):
-    status: Literal["ok"]
 
 
 @router.get("/health/live")

@@ -42,6 +42,7 @@ MANIFESTS = sorted(path for path in KUBERNETES.glob("*.yaml") if path != KUSTOMI
 # What every file must agree on.
 PORT = 8000
 HEALTH_PATH = "/api/health"
+READY_PATH = "/api/health/ready"  # the database answers; Redis may be away
 LIVE_PATH = "/api/health/live"  # answers whenever the process does, whatever its dependencies
 IMAGE = "parley:0.1.0"
 DATA_DIR = "/app/data"
@@ -469,7 +470,7 @@ def test_deployment_runs_three_probed_replicas_as_non_root_on_a_read_only_root()
     assert container["image"] == IMAGE
     assert container["args"] == SERVE_ARGS
     assert container["ports"] == [{"name": "http", "containerPort": PORT, "protocol": "TCP"}]
-    assert container["readinessProbe"]["httpGet"] == {"path": HEALTH_PATH, "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": READY_PATH, "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": LIVE_PATH, "port": "http"}
     assert spec["securityContext"]["runAsNonRoot"] is True
     assert spec["securityContext"]["runAsUser"] == runtime_user_id()

@@ -143,9 +143,9 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 # Small steps of these tests
 
 
-async def health_of(base_url: str) -> tuple[int, JSON]:
+async def health_of(base_url: str, path: str = "/api/health") -> tuple[int, JSON]:
     async with api_client(base_url) as api:
-        response = await api.get("/api/health")
+        response = await api.get(path)
     body: JSON = response.json()
     return response.status_code, body
 
@@ -302,6 +302,9 @@ async def test_redis_outage_fails_health_and_refresh_until_redis_returns(stack: 
     await stack.stop_redis()
 
     assert await health_of(server.url) == (503, REDIS_DOWN)
+    # Still ready for traffic: without Redis the process stores and delivers messages.
+    ready_status, _ = await health_of(server.url, "/api/health/ready")
+    assert ready_status == 200
     assert_problem(await refresh(server.url, alice.refresh_token), 503, "unavailable")
 
     await stack.start_redis()
@@ -533,6 +536,8 @@ async def test_database_outage_acknowledges_nothing_and_answers_unavailable(
     assert_problem(response, 503, "unavailable")
 
     assert await health_of(server.url) == (503, DATABASE_DOWN)
+
+    assert await health_of(server.url, "/api/health/ready") == (503, DATABASE_DOWN)
     # Nothing was acknowledged, so nothing is announced either.
     for client_id in (socket_client_id, rest_client_id):
         await bob_socket.assert_none("newMessage", with_client_id(client_id))

@@ -54,8 +54,8 @@ TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 TIME_MEMBER = re.compile(r"[a-z][A-Za-z]*At")
 
 # Errors the contract gives a body other than problem details: (method, path template, status).
-# `GET /api/health` answers 503 with its own `{status, checks}` shape.
-NON_PROBLEM_ERRORS = {("GET", "/api/health", 503)}
+# `GET /api/health` and its readiness twin answer 503 with their own `{status, checks}` shape.
+NON_PROBLEM_ERRORS = {("GET", "/api/health", 503), ("GET", "/api/health/ready", 503)}
 
 # RFC 9457 problem details with the contract's extra `code`; further members are extensions.
 PROBLEM_SCHEMA: dict[str, Any] = {
