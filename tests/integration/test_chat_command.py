@@ -40,10 +40,12 @@ async def say(process: Process, text: str) -> None:
 
 async def leave(process: Process) -> None:
     """Ctrl-D: end the input, and the chat ends by itself."""
-    assert process.stdin is not None
+    assert process.stdin is not None and process.stdout is not None
     process.stdin.close()
     async with asyncio.timeout(10):
+        rest = (await process.stdout.read()).decode()
         assert await process.wait() == 0
+    assert "reconnecting" not in rest, rest
 
 
 async def test_two_people_chat_from_two_terminals_and_keep_their_history(

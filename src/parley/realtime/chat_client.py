@@ -95,8 +95,11 @@ async def _converse(url: str, tokens: Tokens, conversation_id: str, names: dict[
         if event["conversationId"] == conversation_id and event["isTyping"]:
             print(f"   {names.get(event['userId'], 'someone')} is typing...")
 
+    leaving = False
+
     async def on_disconnect(*_: Any) -> None:
-        print("-- disconnected; reconnecting --")
+        if not leaving:
+            print("-- disconnected; reconnecting --")
 
     async def auth() -> dict[str, str]:
         # Asked again on every reconnection, so a long chat outlives its first token.
@@ -115,6 +118,7 @@ async def _converse(url: str, tokens: Tokens, conversation_id: str, names: dict[
             if text.strip():
                 await _send(client, conversation_id, text)
     finally:
+        leaving = True
         await client.disconnect()
 
 
