@@ -393,6 +393,13 @@ class Group:
     def participant_sockets(self) -> list[ChatSocket]:
         return [*self.alice_tabs, *self.bob_tabs, *self.carol_tabs]
 
+    async def assert_delivered_to_participants_only(self, event: str, payload: Any) -> None:
+        """Every participant's socket received `payload` as `event` once; no stranger did."""
+        matches: Callable[[Any], bool] = lambda p: p.get("id") == payload.get("id")  # noqa: E731
+        delivered = await wait_all(self.participant_sockets, event, matches)
+        assert delivered == [payload] * len(self.participant_sockets)
+        await assert_none_on(self.stranger_tabs, event)
+
 
 async def make_group(base_url: str, sockets: OpenSocket) -> Group:
     alice = await register(base_url, "alice")

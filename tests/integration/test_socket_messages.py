@@ -83,11 +83,7 @@ async def test_new_message_reaches_every_socket_of_every_participant_including_t
 
     message = await send(group.alice_tabs[0], group.id, "to everyone")
 
-    delivered = await wait_all(
-        group.participant_sockets, "newMessage", lambda m: m["id"] == message["id"]
-    )
-    assert delivered == [message] * len(group.participant_sockets)
-    await assert_none_on(group.stranger_tabs, "newMessage")
+    await group.assert_delivered_to_participants_only("newMessage", message)
 
 
 async def test_new_message_reaches_each_socket_once(
@@ -203,9 +199,7 @@ async def test_edit_message_acks_and_emits_message_edited_to_every_socket(
     assert edited["editedAt"] is not None
     assert parse_time(edited["editedAt"]) >= parse_time(original["createdAt"])
     assert edited["deletedAt"] is None
-    delivered = await wait_all(group.participant_sockets, "messageEdited")
-    assert delivered == [edited] * len(group.participant_sockets)
-    await assert_none_on(group.stranger_tabs, "messageEdited")
+    await group.assert_delivered_to_participants_only("messageEdited", edited)
 
 
 async def test_delete_message_acks_id_and_emits_message_deleted_to_every_socket(
@@ -340,11 +334,7 @@ async def test_rest_send_emits_new_message_to_every_socket(
 
     message = await rest_send(server.url, group.carol, group.id, "from REST")
 
-    delivered = await wait_all(
-        group.participant_sockets, "newMessage", lambda m: m["id"] == message["id"]
-    )
-    assert delivered == [message] * len(group.participant_sockets)
-    await assert_none_on(group.stranger_tabs, "newMessage")
+    await group.assert_delivered_to_participants_only("newMessage", message)
 
 
 async def test_rest_edit_emits_message_edited_to_every_socket(
