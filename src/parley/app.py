@@ -41,6 +41,7 @@ from parley.realtime.interface import Broadcaster
 from parley.realtime.server import RealtimeServer
 from parley.users import router as users_router
 from parley.users.service import UsersService
+from parley.web import WebClient
 
 logger = logging.getLogger(__name__)
 
@@ -180,4 +181,5 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Any:
         )
     api.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.request_body_max_bytes)
     api.add_middleware(RequestContextMiddleware)
+    api.mount("/", WebClient(settings.web_dir))
     return services.realtime.asgi_app(api)

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     redis_prefix: str = "parley"
     redis_timeout_seconds: float = 1.0  # a Redis call slower than this counts as a failure
     migrate_on_start: bool = True
+    # The web client's build (index.html and assets/); unset: web/dist of this checkout.
+    web_dir: Path | None = None
     # PostgreSQL connection pool (SQLite needs none of these).
     database_pool_size: int = 10
     database_max_overflow: int = 10
