@@ -1,0 +1,105 @@
+/**
+ * A conversation's loaded history: messages keyed by seq, always sorted by seq.
+ *
+ * Live events can race a catch-up, so merging is idempotent: a seq already held is kept
+ * unless the incoming copy is a newer version of it (edited later, or deleted).
+ */
+import type { Message, MessageDeleted } from './types';
+
+export interface Timeline {
+  /** Sorted by seq, no duplicates. */
+  messages: Message[];
+  /** Whether older messages exist below the first one held. */
+  hasMoreBefore: boolean;
+}
+
+export const emptyTimeline: Timeline = { messages: [], hasMoreBefore: true };
+
+export function firstSeq(timeline: Timeline): number | null {
+  return timeline.messages[0]?.seq ?? null;
+}
+
+export function lastSeqOf(timeline: Timeline): number {
+  return timeline.messages.at(-1)?.seq ?? 0;
+}
+
+/** Whether `candidate` should replace `held` as the copy of the same message. */
+export function isNewerVersion(candidate: Message, held: Message): boolean {
+  if (held.deletedAt !== null) return false;
+  if (candidate.deletedAt !== null) return true;
+  if (candidate.editedAt === null) return false;
+  return held.editedAt === null || candidate.editedAt > held.editedAt;
+}
+
+/** Merges messages in any order into the timeline; returns the same object when nothing changed. */
+export function mergeMessages(timeline: Timeline, incoming: readonly Message[]): Timeline {
+  if (incoming.length === 0) return timeline;
+  const bySeq = new Map<number, Message>();
+  let changed = false;
+  for (const message of incoming) {
+    const other = bySeq.get(message.seq);
+    if (!other || isNewerVersion(message, other)) bySeq.set(message.seq, message);
+  }
+
+  // Fast path: everything is newer than what is held (live messages, catch-up pages).
+  const last = lastSeqOf(timeline);
+  const sorted = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  if (sorted[0] !== undefined && sorted[0].seq > last) {
+    return { ...timeline, messages: [...timeline.messages, ...sorted] };
+  }
+
+  const merged = new Map<number, Message>();
+  for (const message of timeline.messages) merged.set(message.seq, message);
+  for (const message of sorted) {
+    const held = merged.get(message.seq);
+    if (!held || isNewerVersion(message, held)) {
+      merged.set(message.seq, message);
+      changed = true;
+    }
+  }
+  if (!changed) return timeline;
+  return { ...timeline, messages: [...merged.values()].sort((a, b) => a.seq - b.seq) };
+}
+
+/** Adds an older page (from `before=`), newest first as the server sends it. */
+export function prependPage(timeline: Timeline, page: readonly Message[], hasMore: boolean): Timeline {
+  return { ...mergeMessages(timeline, page), hasMoreBefore: hasMore };
+}
+
+/** Applies a `messageDeleted` event to a held message; unknown seqs change nothing. */
+export function applyDeletion(timeline: Timeline, deleted: MessageDeleted): Timeline {
+  const index = findIndexBySeq(timeline.messages, deleted.seq);
+  const held = index === -1 ? undefined : timeline.messages[index];
+  if (!held || held.deletedAt !== null) return timeline;
+  const messages = timeline.messages.slice();
+  messages[index] = { ...held, content: '', metadata: {}, deletedAt: deleted.deletedAt };
+  return { ...timeline, messages };
+}
+
+export function findBySeq(timeline: Timeline, seq: number): Message | undefined {
+  const index = findIndexBySeq(timeline.messages, seq);
+  return index === -1 ? undefined : timeline.messages[index];
+}
+
+/**
+ * The seq after which a live message leaves a hole, or null when it follows on.
+ * An empty timeline has nothing to fill.
+ */
+export function gapBefore(timeline: Timeline, incomingSeq: number): number | null {
+  const last = lastSeqOf(timeline);
+  if (timeline.messages.length === 0 || incomingSeq <= last + 1) return null;
+  return last;
+}
+
+function findIndexBySeq(messages: readonly Message[], seq: number): number {
+  let low = 0;
+  let high = messages.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const candidate = messages[middle]!.seq;
+    if (candidate === seq) return middle;
+    if (candidate < seq) low = middle + 1;
+    else high = middle - 1;
+  }
+  return -1;
+}

@@ -1,0 +1,149 @@
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef } from 'react';
+import { useChat, useChatClient } from '../../app/chatContext';
+import { otherParticipant } from '../../core/format';
+import type { OutboxItem } from '../../core/outbox';
+import { readersBySeq, seenByOther } from '../../core/receipts';
+import { emptyTimeline } from '../../core/timeline';
+import type { Conversation } from '../../core/types';
+import { MessageRow } from './MessageRow';
+import { PendingRow } from './PendingRow';
+import { buildRows, type Row } from './rows';
+
+const NOTHING_PENDING: OutboxItem[] = [];
+// Start loading the previous page while this many rows are still above the viewport.
+const LOAD_OLDER_WITHIN_ROWS = 10;
+
+export function MessageList({ conversation }: { conversation: Conversation }) {
+  const client = useChatClient();
+  const meId = useChat((state) => state.me.id);
+  const timeline = useChat((state) => state.timelines[conversation.id] ?? emptyTimeline);
+  const loadingOlder = useChat((state) => state.loadingOlder[conversation.id] ?? false);
+  const pending = useChat((state) => state.outbox[conversation.id] ?? NOTHING_PENDING);
+  const scrollElement = useRef<HTMLDivElement>(null);
+
+  const rows = useMemo(() => {
+    const messages = timeline.messages;
+    const isGroup = conversation.type === 'group';
+    const readers = isGroup ? readersBySeq(messages, conversation.participants, meId) : new Map();
+    const seen = isGroup ? null : (seenByOther(messages, meId, otherParticipant(conversation, meId))?.seq ?? null);
+    return buildRows(messages, pending, meId, readers, seen);
+  }, [timeline.messages, pending, conversation, meId]);
+
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollElement.current,
+    estimateSize: (index) => (rows[index]?.kind === 'day' ? 40 : 56),
+    getItemKey: (index) => rows[index]?.key ?? index,
+    anchorTo: 'end',
+    followOnAppend: true,
+    scrollEndThreshold: 80,
+    overscan: 8,
+  });
+
+  // Open at the newest message.
+  const opened = useRef(false);
+  useLayoutEffect(() => {
+    if (opened.current || timeline.messages.length === 0) return;
+    opened.current = true;
+    virtualizer.scrollToEnd();
+  }, [timeline.messages.length, virtualizer]);
+
+  // Sending always brings the user to what they sent.
+  const pendingCount = useRef(pending.length);
+  useEffect(() => {
+    if (pending.length > pendingCount.current) virtualizer.scrollToEnd();
+    pendingCount.current = pending.length;
+  }, [pending.length, virtualizer]);
+
+  // Older pages load as the top comes near; the end anchor keeps the visible row in place.
+  const items = virtualizer.getVirtualItems();
+  const firstIndex = items[0]?.index ?? 0;
+  useEffect(() => {
+    if (!opened.current || loadingOlder || !timeline.hasMoreBefore) return;
+    if (firstIndex <= LOAD_OLDER_WITHIN_ROWS) void client.loadOlder(conversation.id).catch(() => undefined);
+  }, [firstIndex, loadingOlder, timeline.hasMoreBefore, client, conversation.id]);
+
+  useReadMarker(conversation.id, rows, virtualizer);
+
+  return (
+    <div className="messages" ref={scrollElement} role="log" aria-label="Messages" tabIndex={0} data-testid="message-list">
+      {timeline.hasMoreBefore && timeline.messages.length > 0 && (
+        <div className="messages__older muted" aria-hidden={!loadingOlder}>
+          {loadingOlder ? 'Loading earlier messages…' : ''}
+        </div>
+      )}
+      <div className="messages__canvas" style={{ height: virtualizer.getTotalSize() }}>
+        {items.map((item) => {
+          const row = rows[item.index];
+          if (!row) return null;
+          return (
+            <div key={item.key} data-index={item.index} ref={virtualizer.measureElement} className="messages__row" style={{ transform: `translateY(${item.start}px)` }}>
+              {renderRow(row, conversation, meId)}
+            </div>
+          );
+        })}
+      </div>
+      {timeline.messages.length === 0 && pending.length === 0 && !timeline.hasMoreBefore && (
+        <p className="messages__empty muted">No messages yet. Say hello!</p>
+      )}
+    </div>
+  );
+}
+
+function renderRow(row: Row, conversation: Conversation, meId: string) {
+  switch (row.kind) {
+    case 'day':
+      return (
+        <div className="day-separator" role="separator">
+          <span>{row.label}</span>
+        </div>
+      );
+    case 'message':
+      return <MessageRow row={row} conversation={conversation} meId={meId} />;
+    case 'pending':
+      return <PendingRow item={row.item} />;
+  }
+}
+
+/**
+ * Moves the read marker to the newest message actually on screen, while the window has
+ * focus and is visible: on scroll, on new rows, and when the window regains focus.
+ */
+function useReadMarker(conversationId: string, rows: readonly Row[], virtualizer: ReturnType<typeof useVirtualizer<HTMLDivElement, Element>>) {
+  const client = useChatClient();
+  const check = useCallback(() => {
+    if (document.visibilityState !== 'visible' || !document.hasFocus()) return;
+    const element = virtualizer.scrollElement;
+    if (!element) return;
+    const top = element.scrollTop;
+    const bottom = top + element.clientHeight;
+    let newest = 0;
+    for (const item of virtualizer.getVirtualItems()) {
+      const row = rows[item.index];
+      // Counted once half of it is on screen.
+      const middle = item.start + item.size / 2;
+      if (row?.kind === 'message' && middle >= top && middle <= bottom) newest = Math.max(newest, row.message.seq);
+    }
+    if (newest > 0) client.seen(conversationId, newest);
+  }, [client, conversationId, rows, virtualizer]);
+
+  useEffect(() => {
+    check();
+    const element = virtualizer.scrollElement;
+    let frame = 0;
+    const onScroll = () => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(check);
+    };
+    element?.addEventListener('scroll', onScroll, { passive: true });
+    window.addEventListener('focus', check);
+    document.addEventListener('visibilitychange', check);
+    return () => {
+      cancelAnimationFrame(frame);
+      element?.removeEventListener('scroll', onScroll);
+      window.removeEventListener('focus', check);
+      document.removeEventListener('visibilitychange', check);
+    };
+  });
+}

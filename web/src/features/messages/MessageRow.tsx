@@ -1,0 +1,145 @@
+import { memo, useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useChatClient } from '../../app/chatContext';
+import { timeLabel } from '../../core/format';
+import type { Conversation } from '../../core/types';
+import { RichText } from '../../ui/RichText';
+import type { Row } from './rows';
+
+type MessageRowData = Extract<Row, { kind: 'message' }>;
+
+export const MessageRow = memo(function MessageRow({ row, conversation, meId }: { row: MessageRowData; conversation: Conversation; meId: string }) {
+  const client = useChatClient();
+  const { message } = row;
+  const mine = message.senderId === meId;
+  const deleted = message.deletedAt !== null;
+  const [editing, setEditing] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const sender = conversation.participants.find((p) => p.id === message.senderId);
+  const showName = conversation.type === 'group' && !mine && row.firstOfRun;
+
+  async function remove() {
+    if (!window.confirm('Delete this message for everyone?')) return;
+    try {
+      await client.remove(message);
+    } catch (caught) {
+      setError(caught instanceof Error ? caught.message : 'Could not delete.');
+    }
+  }
+
+  return (
+    <div
+      className={`message${mine ? ' message--mine' : ''}${row.firstOfRun ? ' message--first' : ''}`}
+      data-seq={message.seq}
+      data-message-id={message.id}
+      data-status="sent"
+    >
+      {showName && (
+        <span className="message__sender" dir="auto">
+          {sender?.displayName ?? 'Former member'}
+        </span>
+      )}
+      {editing ? (
+        <EditBox
+          initial={message.content}
+          onCancel={() => setEditing(false)}
+          onSave={async (content) => {
+            try {
+              await client.edit(message, content);
+              setEditing(false);
+              setError(null);
+            } catch (caught) {
+              setError(caught instanceof Error ? caught.message : 'Could not save.');
+            }
+          }}
+        />
+      ) : (
+        <div className="message__line">
+          <div className={`bubble${mine ? ' bubble--mine' : ''}${deleted ? ' bubble--deleted' : ''}`}>
+            {deleted ? (
+              <p className="bubble__text">This message was deleted</p>
+            ) : (
+              <p className="bubble__text" dir="auto">
+                <RichText text={message.content} />
+              </p>
+            )}
+          </div>
+          {mine && !deleted && (
+            <div className="message__actions">
+              <button type="button" className="link-button" onClick={() => setEditing(true)} aria-label="Edit message">
+                Edit
+              </button>
+              <button type="button" className="link-button" onClick={() => void remove()} aria-label="Delete message">
+                Delete
+              </button>
+            </div>
+          )}
+        </div>
+      )}
+      <div className={`message__meta${mine ? ' message__meta--mine' : ''}`}>
+        <time dateTime={message.createdAt}>{timeLabel(message.createdAt)}</time>
+        {message.editedAt && !deleted && <span className="message__edited"> · edited</span>}
+        {row.seen && <span className="message__seen" data-testid="seen"> · Seen</span>}
+        {error && (
+          <span className="message__status--failed" role="alert">
+            {' '}
+            · {error}
+          </span>
+        )}
+      </div>
+      {row.readers.length > 0 && (
+        <div className={`message__readers${mine ? ' message__readers--mine' : ''}`} data-testid="readers">
+          Seen by {row.readers.map((reader) => reader.displayName).join(', ')}
+        </div>
+      )}
+    </div>
+  );
+});
+
+function EditBox({ initial, onCancel, onSave }: { initial: string; onCancel: () => void; onSave: (content: string) => Promise<void> }) {
+  const [text, setText] = useState(initial);
+  const [busy, setBusy] = useState(false);
+  const input = useRef<HTMLTextAreaElement>(null);
+
+  useEffect(() => {
+    const element = input.current;
+    if (!element) return;
+    element.focus();
+    element.setSelectionRange(element.value.length, element.value.length);
+  }, []);
+
+  async function save() {
+    if (!text.trim() || busy) return;
+    if (text === initial) return onCancel();
+    setBusy(true);
+    await onSave(text);
+    setBusy(false);
+  }
+
+  function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      onCancel();
+    } else if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      void save();
+    }
+  }
+
+  return (
+    <div className="edit-box">
+      <label className="visually-hidden" htmlFor="edit-message">
+        Edit message
+      </label>
+      <textarea id="edit-message" ref={input} dir="auto" className="edit-box__input" value={text} onChange={(e) => setText(e.target.value)} onKeyDown={onKeyDown} rows={2} />
+      <div className="edit-box__buttons">
+        <span className="muted">Enter to save, Escape to cancel</span>
+        <button type="button" className="button button--quiet" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="button" className="button button--primary" onClick={() => void save()} disabled={busy || !text.trim()}>
+          Save
+        </button>
+      </div>
+    </div>
+  );
+}

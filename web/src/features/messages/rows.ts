@@ -1,0 +1,52 @@
+/** The message list's rows: day separators, held messages and pending sends, in order. */
+import { dayKey, dayLabel } from '../../core/format';
+import type { OutboxItem } from '../../core/outbox';
+import type { Message, Participant } from '../../core/types';
+
+export type Row =
+  | { kind: 'day'; key: string; label: string }
+  | { kind: 'message'; key: string; message: Message; firstOfRun: boolean; readers: Participant[]; seen: boolean }
+  | { kind: 'pending'; key: string; item: OutboxItem };
+
+// Messages from one sender within this many minutes read as one run (one name, tight spacing).
+const RUN_GAP_MS = 5 * 60_000;
+
+export function buildRows(
+  messages: readonly Message[],
+  pending: readonly OutboxItem[],
+  meId: string,
+  readersBySeq: ReadonlyMap<number, Participant[]>,
+  seenSeq: number | null,
+  now: Date = new Date(),
+): Row[] {
+  const rows: Row[] = [];
+  let previousDay: string | null = null;
+  let previous: Message | null = null;
+  for (const message of messages) {
+    const day = dayKey(message.createdAt);
+    if (day !== previousDay) {
+      rows.push({ kind: 'day', key: `day:${day}`, label: dayLabel(message.createdAt, now) });
+      previousDay = day;
+      previous = null;
+    }
+    const firstOfRun =
+      previous === null ||
+      previous.senderId !== message.senderId ||
+      Date.parse(message.createdAt) - Date.parse(previous.createdAt) > RUN_GAP_MS;
+    rows.push({
+      kind: 'message',
+      key: `${message.senderId}:${message.clientId}`,
+      message,
+      firstOfRun,
+      readers: readersBySeq.get(message.seq) ?? [],
+      seen: message.seq === seenSeq,
+    });
+    previous = message;
+  }
+  if (pending.length > 0) {
+    const today = dayKey(now.toISOString());
+    if (previousDay !== today) rows.push({ kind: 'day', key: `day:${today}`, label: 'Today' });
+    for (const item of pending) rows.push({ kind: 'pending', key: `${meId}:${item.clientId}`, item });
+  }
+  return rows;
+}

@@ -1,0 +1,19 @@
+import { initials } from '../core/format';
+import type { Presence } from '../core/types';
+import { PresenceDot } from './PresenceDot';
+
+// A stable hue per id, so a person keeps their colour everywhere.
+function hue(id: string): number {
+  let hash = 0;
+  for (const character of id) hash = (hash * 31 + character.charCodeAt(0)) >>> 0;
+  return hash % 360;
+}
+
+export function Avatar({ id, name, size = 40, presence }: { id: string; name: string; size?: number; presence?: Presence }) {
+  return (
+    <span className="avatar" style={{ width: size, height: size, fontSize: size * 0.4, ['--avatar-hue' as string]: hue(id) }} aria-hidden="true">
+      {initials(name)}
+      {presence && <PresenceDot presence={presence} />}
+    </span>
+  );
+}
