@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import Receive, Scope, Send
 
 from parley import health
 from parley.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -45,6 +46,9 @@ from parley.web import WebClient
 
 logger = logging.getLogger(__name__)
 
+# On a stop signal, socket events being handled get this long to finish and be acknowledged.
+DRAIN_TIMEOUT_SECONDS = 5.0
+
 
 def build_services(
     settings: Settings, clock: Clock | None = None, broadcaster: Broadcaster | None = None
@@ -63,19 +67,19 @@ def build_services(
     if settings.redis_url:
         redis_client = redis_state.connect(settings.redis_url, settings.redis_timeout_seconds)
         prefix = settings.redis_prefix
-        failed = metrics.redis_errors.inc
-        limiter = redis_state.RedisRateLimiter(redis_client, prefix, failed)
+        guard = redis_state.RedisGuard(metrics.redis_errors.inc, settings.redis_timeout_seconds)
+        limiter = redis_state.RedisRateLimiter(redis_client, prefix, guard)
         rate_limits = RateLimits(limiter, settings)
-        refresh_tokens = redis_state.RedisRefreshTokenStore(redis_client, prefix, failed)
+        refresh_tokens = redis_state.RedisRefreshTokenStore(redis_client, prefix, guard)
         presence_store = redis_state.RedisPresenceStore(
-            redis_client, prefix, settings.presence_expiry_seconds, failed
+            redis_client, prefix, settings.presence_expiry_seconds, guard
         )
         recent: RecentMessages = redis_state.RedisRecentMessages(
             redis_client,
             prefix,
             settings.recent_messages_per_conversation,
             settings.recent_messages_ttl_seconds,
-            failed,
+            guard,
         )
     else:
         rate_limits = RateLimits(MemoryRateLimiter(), settings)
@@ -138,8 +142,22 @@ def build_services(
     )
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> Any:
-    """The ASGI application: Socket.IO at `/socket.io/`, the REST API everywhere else."""
+class ParleyApp:
+    """The ASGI application: Socket.IO at `/socket.io/`, the REST API under `/api/`, the web
+    client everywhere else; and what the server does between a stop signal and closing."""
+
+    def __init__(self, services: Services, asgi: Any) -> None:
+        self.services = services
+        self._asgi = asgi
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._asgi(scope, receive, send)
+
+    async def drain(self) -> None:
+        await self.services.realtime.drain(DRAIN_TIMEOUT_SECONDS)
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> ParleyApp:
     services = build_services(settings, clock)
 
     @asynccontextmanager
@@ -154,8 +172,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Any:
         services.presence.start()
         yield
         logger.info("parley stopping")
+        await services.realtime.disconnect_all()
+        await services.presence.close()  # announces this process's users offline
         await services.realtime.close()
-        await services.presence.close()
         await services.database.dispose()
         if services.redis is not None:
             await services.redis.aclose()
@@ -182,4 +201,4 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Any:
     api.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.request_body_max_bytes)
     api.add_middleware(RequestContextMiddleware)
     api.mount("/", WebClient(settings.web_dir))
-    return services.realtime.asgi_app(api)
+    return ParleyApp(services, services.realtime.asgi_app(api))

@@ -93,6 +93,7 @@ def serve_forever(settings: Settings, host: str, port: int) -> int:
     import uvicorn
 
     from parley.app import create_app
+    from parley.serving import DrainingServer
 
     if settings.redis_url and not settings.jwt_secret:
         # Each process would generate a secret of its own and refuse the others' tokens.
@@ -107,7 +108,7 @@ def serve_forever(settings: Settings, host: str, port: int) -> int:
     if settings.migrate_on_start and not migrate(settings):
         return 1
     app = create_app(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -121,6 +122,7 @@ def serve_forever(settings: Settings, host: str, port: int) -> int:
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
+    DrainingServer(config, app.drain).run()
     return 0
 
 

@@ -7,8 +7,8 @@ still stored, acknowledged and fanned out to the sockets of the same process, ra
 let requests through, and refresh answers `unavailable`; when Redis returns, the process
 recovers without a restart: health, refresh, events between processes, and presence, which
 catches up on what changed during the outage. Without the database, nothing is
-acknowledged. SIGTERM drains: the process exits promptly, disconnecting its clients, and
-loses nothing it acknowledged. Logs stay JSON lines throughout.
+acknowledged. SIGTERM drains: the process exits promptly, disconnecting its clients; it loses nothing
+it acknowledged and acknowledges everything it stored. Logs stay JSON lines throughout.
 
 Every test starts its own PostgreSQL, Redis and Parley processes (never the session-wide
 ones), and so runs in production mode only.
@@ -72,7 +72,10 @@ SIGTERM_EXIT_SECONDS = 12.0
 SENDS_PER_SENDER_MAX = 500
 SENDERS_PER_SOCKET = 4
 ACKS_BEFORE_SIGTERM = 30
+# Each Redis call waits PARLEY_REDIS_TIMEOUT_SECONDS (1 s) at most; a hung Redis must not
+# hold a send's acknowledgement past a client's patience.
 SEND_ACK_TIMEOUT_SECONDS = 3.0
+HUNG_REDIS_SENDS = 5
 DISCONNECT_WITHIN_SECONDS = 5.0
 # After Redis returns: the presence upkeep (every expiry / 3) plus the contract's 2 s offline
 # delay, with room to spare.
@@ -292,6 +295,47 @@ async def test_redis_outage_keeps_sends_stored_acknowledged_and_fanned_out_local
     await asyncio.sleep(float(PRESENCE_EXPIRY_SECONDS) / 3 + 0.5)
     late = await send(bob_socket, direct["id"], "still down")
     await alice_socket.wait_for("newMessage", with_id(late["id"]))
+
+
+async def test_hung_redis_costs_senders_no_timeout_and_recovers(
+    stack: Stack, sockets: OpenSocket
+) -> None:
+    one, two = await asyncio.gather(stack.parley(), stack.parley())
+    alice = await register(one.url, "alice")
+    bob = await register(one.url, "bob")
+    carol = await register(two.url, "carol")
+    alice_socket = await sockets(one.url, alice.access_token)
+    bob_socket = await sockets(one.url, bob.access_token)
+    carol_socket = await sockets(two.url, carol.access_token)
+    group = await start_group(one.url, alice, [bob, carol])
+    await carol_socket.wait_for("conversationUpdated", with_id(group["id"]))
+
+    # Frozen, not stopped: connections stay open and every Redis call waits for its timeout.
+    await asyncio.to_thread(stack.redis.hang)
+    try:
+        for n in range(HUNG_REDIS_SENDS):
+            message = ok(
+                await alice_socket.call(
+                    "sendMessage",
+                    {"conversationId": group["id"], "clientId": new_client_id(), "content": f"{n}"},
+                    timeout=SEND_ACK_TIMEOUT_SECONDS,
+                )
+            )
+            await bob_socket.wait_for("newMessage", with_id(message["id"]))
+        status, body = await health_of(one.url)
+        assert (status, body) == (503, REDIS_DOWN)
+    finally:
+        await asyncio.to_thread(stack.redis.resume)
+
+    # Carol, on the other process, missed those; `sync` gives them, and new events cross again.
+    synced = ok(await carol_socket.call("sync", {"conversationId": group["id"], "afterSeq": 0}))
+    assert [m["content"] for m in synced["items"]] == [str(n) for n in range(HUNG_REDIS_SENDS)]
+    started = time.monotonic()
+    for attempt in range(int(CROSS_PROCESS_RECOVERY_SECONDS / CROSS_PROCESS_TRY_SECONDS)):
+        message = await send(alice_socket, group["id"], f"after the freeze {attempt}")
+        if await arrives_within(carol_socket, message["id"], CROSS_PROCESS_TRY_SECONDS):
+            break
+        assert time.monotonic() - started < CROSS_PROCESS_RECOVERY_SECONDS, "never crossed again"
 
 
 async def test_redis_outage_fails_health_and_refresh_until_redis_returns(stack: Stack) -> None:
@@ -652,3 +696,9 @@ async def test_sigterm_drains_stores_every_acknowledged_send_and_disconnects_cli
         )
     # No gap either: the stored seqs run 1..n.
     assert sorted(m["seq"] for m in stored.values()) == list(range(1, len(stored) + 1))
+    # And the drain let every send it stored reach its sender's acknowledgement: nothing was
+    # stored behind the client's back. Sends that came too late were refused, not stored.
+    unacknowledged = set(stored) - {m["id"] for m in acknowledged}
+    assert not unacknowledged, f"{len(unacknowledged)} stored messages went unacknowledged"
+    refused = [s.ack for s in burst.sent if isinstance(s.ack, dict) and not s.ack.get("ok")]
+    assert all(error_of(ack)["code"] == "unavailable" for ack in refused), refused

@@ -245,8 +245,18 @@ class RedisServer:
     def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
         """Stop the server; its data is gone, its folder and log stay for a later start."""
         if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)  # a hung server could not stop
             _stop(self.process, signal.SIGTERM, timeout)
             self.process = None
+
+    def hang(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open and nothing answers."""
+        assert self.process is not None, "not started"
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None, "not started"
+        self.process.send_signal(signal.SIGCONT)
 
     def __enter__(self) -> Self:
         self.start()

@@ -10,7 +10,7 @@ import pytest
 
 from parley.backends.interfaces import RecentMessages, message_version
 from parley.backends.memory import MemoryRecentMessages
-from parley.backends.redis_state import RedisRecentMessages, connect
+from parley.backends.redis_state import RedisGuard, RedisRecentMessages, connect
 from tests.support.services import RedisServer
 
 SIZE = 5
@@ -35,7 +35,8 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[RecentMessages]
         return
     redis: RedisServer = request.getfixturevalue("redis")
     client = connect(redis.url, 1.0)
-    yield RedisRecentMessages(client, f"test_{uuid.uuid4().hex}", SIZE, 60, lambda: None)
+    guard = RedisGuard(lambda: None, pause_seconds=1.0)
+    yield RedisRecentMessages(client, f"test_{uuid.uuid4().hex}", SIZE, 60, guard)
     await client.aclose()
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from parley.backends.interfaces import (
     PresenceStatus,
@@ -31,7 +32,28 @@ from parley.errors import Unavailable
 
 logger = logging.getLogger(__name__)
 
-OnError = Callable[[], None]  # told of every failed Redis call, for the metrics
+
+class RedisGuard:
+    """What the stores share about Redis's health.
+
+    It counts every failed call for the metrics, and for a moment after a call timed out makes
+    calls fail at once: a Redis that stopped answering (rather than refusing, which fails fast
+    anyway) costs one caller the timeout per pause, not every caller on every call.
+    """
+
+    def __init__(self, on_error: Callable[[], None], pause_seconds: float) -> None:
+        self._on_error = on_error
+        self._pause_seconds = pause_seconds
+        self._paused_until = 0.0
+
+    @property
+    def paused(self) -> bool:
+        return time.monotonic() < self._paused_until
+
+    def failed(self, error: RedisError) -> None:
+        self._on_error()
+        if isinstance(error, RedisTimeoutError):
+            self._paused_until = time.monotonic() + self._pause_seconds
 
 
 def connect(url: str, timeout_seconds: float) -> aioredis.Redis:
@@ -82,10 +104,10 @@ return 1
 class RedisRefreshTokenStore:
     """Tokens as hashes `<prefix>:rt:<hash>` with a TTL; families as sets `<prefix>:rtf:<id>`."""
 
-    def __init__(self, client: aioredis.Redis, prefix: str, on_error: OnError) -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str, guard: RedisGuard) -> None:
         self._client = client
         self._prefix = prefix
-        self._on_error = on_error
+        self._guard = guard
         self._rotate = client.register_script(_ROTATE)
         self._revoke = client.register_script(_REVOKE)
 
@@ -97,18 +119,14 @@ class RedisRefreshTokenStore:
     ) -> None:
         ttl = max(1, int((expires_at - datetime.now(expires_at.tzinfo)).total_seconds()))
         family_key = f"{self._prefix}:rtf:{family_id}"
-        try:
-            async with self._client.pipeline(transaction=True) as pipe:
-                pipe.hset(
-                    self._key(token_hash), mapping={"family": str(family_id), "user": str(user_id)}
-                )
-                pipe.expire(self._key(token_hash), ttl)
-                pipe.sadd(family_key, token_hash)
-                pipe.expire(family_key, ttl)
-                await pipe.execute()
-        except RedisError as error:
-            self._on_error()
-            raise _unavailable(error) from error
+        async with _translated(self._guard), self._client.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                self._key(token_hash), mapping={"family": str(family_id), "user": str(user_id)}
+            )
+            pipe.expire(self._key(token_hash), ttl)
+            pipe.sadd(family_key, token_hash)
+            pipe.expire(family_key, ttl)
+            await pipe.execute()
 
     async def rotate(
         self,
@@ -126,7 +144,7 @@ class RedisRefreshTokenStore:
             ttl,
             self._prefix,
         ]
-        async with _translated(self._on_error):
+        async with _translated(self._guard):
             result: list[str] = await self._rotate(keys=[self._key(token_hash)], args=args)
         if result[0] == "invalid":
             return Rotation(RotationOutcome.INVALID)
@@ -134,7 +152,7 @@ class RedisRefreshTokenStore:
         return Rotation(outcome, uuid.UUID(result[1]), uuid.UUID(result[2]))
 
     async def revoke_family(self, token_hash: str) -> None:
-        async with _translated(self._on_error):
+        async with _translated(self._guard):
             await self._revoke(keys=[self._key(token_hash)], args=[self._prefix])
 
 
@@ -156,18 +174,20 @@ return wait
 class RedisRateLimiter:
     """Token buckets shared by every process; on a Redis failure, requests go through."""
 
-    def __init__(self, client: aioredis.Redis, prefix: str, on_error: OnError) -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str, guard: RedisGuard) -> None:
         self._prefix = prefix
-        self._on_error = on_error
+        self._guard = guard
         self._take = client.register_script(_TAKE)
 
     async def hit(self, key: str, per_second: float, burst: int) -> float | None:
+        if self._guard.paused:
+            return None
         try:
             wait_ms = await self._take(
                 keys=[f"{self._prefix}:rl:{key}"], args=[_ms_now(), per_second, burst]
             )
         except RedisError as error:
-            self._on_error()
+            self._guard.failed(error)
             logger.warning("rate limit skipped: redis unavailable (%s)", type(error).__name__)
             return None
         return int(wait_ms) / 1000 if int(wait_ms) > 0 else None
@@ -200,11 +220,11 @@ class RedisPresenceStore:
     `<prefix>:presence:announced:<user>`."""
 
     def __init__(
-        self, client: aioredis.Redis, prefix: str, expiry_seconds: float, on_error: OnError
+        self, client: aioredis.Redis, prefix: str, expiry_seconds: float, guard: RedisGuard
     ) -> None:
         self._client = client
         self._prefix = prefix
-        self._on_error = on_error
+        self._guard = guard
         self._expiry_ms = int(expiry_seconds * 1000)
         self._expiry_key = f"{prefix}:presence:expiry"
         self._expire = client.register_script(_EXPIRE)
@@ -215,7 +235,7 @@ class RedisPresenceStore:
 
     async def add_socket(self, user_id: uuid.UUID, socket_id: str) -> None:
         term = _ms_now() + self._expiry_ms
-        async with _translated(self._on_error), self._client.pipeline(transaction=True) as pipe:
+        async with _translated(self._guard), self._client.pipeline(transaction=True) as pipe:
             pipe.hset(self._user_key(user_id), socket_id, "online")
             pipe.zadd(self._expiry_key, {f"{user_id}|{socket_id}": term})
             await pipe.execute()
@@ -224,7 +244,7 @@ class RedisPresenceStore:
         if not sockets:
             return
         term = _ms_now() + self._expiry_ms
-        async with _translated(self._on_error), self._client.pipeline(transaction=False) as pipe:
+        async with _translated(self._guard), self._client.pipeline(transaction=False) as pipe:
             for socket_id, (user_id, status) in sockets.items():
                 pipe.hset(self._user_key(user_id), socket_id, status)
             pipe.zadd(
@@ -240,11 +260,11 @@ class RedisPresenceStore:
     async def set_socket_status(
         self, user_id: uuid.UUID, socket_id: str, status: PresenceStatus
     ) -> None:
-        async with _translated(self._on_error):
+        async with _translated(self._guard):
             await self._set_status(keys=[self._user_key(user_id)], args=[socket_id, status])
 
     async def remove_socket(self, user_id: uuid.UUID, socket_id: str) -> None:
-        async with _translated(self._on_error), self._client.pipeline(transaction=True) as pipe:
+        async with _translated(self._guard), self._client.pipeline(transaction=True) as pipe:
             pipe.hdel(self._user_key(user_id), socket_id)
             pipe.zrem(self._expiry_key, f"{user_id}|{socket_id}")
             await pipe.execute()
@@ -252,7 +272,7 @@ class RedisPresenceStore:
     async def statuses(self, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, PresenceStatus]:
         if not user_ids:
             return {}
-        async with _translated(self._on_error), self._client.pipeline(transaction=False) as pipe:
+        async with _translated(self._guard), self._client.pipeline(transaction=False) as pipe:
             for user_id in user_ids:
                 pipe.hvals(self._user_key(user_id))
             values: list[list[str]] = await pipe.execute()
@@ -263,7 +283,7 @@ class RedisPresenceStore:
         return result
 
     async def expire(self) -> set[uuid.UUID]:
-        async with _translated(self._on_error):
+        async with _translated(self._guard):
             gone: list[str] = await self._expire(
                 keys=[self._expiry_key], args=[_ms_now(), self._prefix]
             )
@@ -271,7 +291,7 @@ class RedisPresenceStore:
 
     async def swap_announced(self, user_id: uuid.UUID, status: str) -> str:
         key = f"{self._prefix}:presence:announced:{user_id}"
-        async with _translated(self._on_error):
+        async with _translated(self._guard):
             previous: Any = (
                 await self._client.getdel(key)
                 if status == "offline"
@@ -307,13 +327,13 @@ class RedisRecentMessages:
     set by seq of "<version>|<message JSON>", expiring when unused."""
 
     def __init__(
-        self, client: aioredis.Redis, prefix: str, size: int, ttl_seconds: int, on_error: OnError
+        self, client: aioredis.Redis, prefix: str, size: int, ttl_seconds: int, guard: RedisGuard
     ) -> None:
         self._client = client
         self._prefix = prefix
         self._size = size
         self._ttl_seconds = ttl_seconds
-        self._on_error = on_error
+        self._guard = guard
         self._store = client.register_script(_STORE_RECENT)
 
     def _key(self, conversation_id: uuid.UUID) -> str:
@@ -323,7 +343,7 @@ class RedisRecentMessages:
         self, conversation_id: uuid.UUID, last_seq: int, limit: int
     ) -> list[dict[str, Any]] | None:
         lowest = max(1, last_seq - limit + 1)
-        async with _translated(self._on_error):
+        async with _translated(self._guard):
             held = await self._client.zrevrangebyscore(self._key(conversation_id), last_seq, lowest)
         messages = [json.loads(str(member).split("|", 1)[1]) for member in held]
         if [m["seq"] for m in messages] != list(range(last_seq, lowest - 1, -1)):
@@ -331,24 +351,26 @@ class RedisRecentMessages:
         return messages
 
     async def forget(self, conversation_ids: set[uuid.UUID]) -> None:
-        async with _translated(self._on_error):
+        async with _translated(self._guard):
             await self._client.delete(*(self._key(c) for c in conversation_ids))
 
     async def store(self, conversation_id: uuid.UUID, messages: list[dict[str, Any]]) -> None:
         args: list[str | int] = [self._size, self._ttl_seconds]
         for message in messages:
             args += [message["seq"], message_version(message), json.dumps(message)]
-        async with _translated(self._on_error):
+        async with _translated(self._guard):
             await self._store(keys=[self._key(conversation_id)], args=args)
 
 
 @asynccontextmanager
-async def _translated(on_error: OnError) -> AsyncIterator[None]:
+async def _translated(guard: RedisGuard) -> AsyncIterator[None]:
     """Redis failures become the contract's `unavailable` at this boundary."""
+    if guard.paused:
+        raise Unavailable("shared state unavailable")
     try:
         yield
     except RedisError as error:
-        on_error()
+        guard.failed(error)
         raise _unavailable(error) from error
 
 

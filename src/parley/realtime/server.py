@@ -7,6 +7,8 @@ payload, turns errors into acknowledgements, and logs one DEBUG line per event.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -17,6 +19,7 @@ from typing import Any, Generic, TypeVar
 import socketio
 import structlog
 from pydantic import BaseModel, ValidationError
+from redis import asyncio as aioredis
 
 from parley.config import Settings
 from parley.errors import ParleyError, RateLimited, Unauthorized, Unavailable, ValidationFailed
@@ -60,6 +63,10 @@ def conversation_room(conversation_id: uuid.UUID) -> str:
 # order as every other event: a socket joins a room before the room's next event reaches it.
 ROOMS_EVENT = "parley:rooms"
 
+# Events waiting to cross to other processes, and how many go to Redis in one round trip.
+PUBLISH_QUEUE_MAX = 10_000
+PUBLISH_BATCH_MAX = 500
+
 RoomsChange = Callable[[str, list[uuid.UUID], uuid.UUID], Awaitable[None]]
 
 
@@ -70,10 +77,29 @@ class _RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # untype
     only), and emits that skip one user's sockets wherever they are.
     """
 
-    def __init__(self, url: str, channel: str, on_rooms: RoomsChange, skip: SkipSids) -> None:
-        super().__init__(url, channel=channel, redis_options={"socket_connect_timeout": 1})
+    def __init__(
+        self,
+        url: str,
+        channel: str,
+        timeout: float,
+        on_rooms: RoomsChange,
+        skip: SkipSids,
+        on_error: Callable[[], None],
+    ) -> None:
+        super().__init__(url, channel=channel, redis_options={"socket_connect_timeout": timeout})
         self._on_rooms = on_rooms
         self._skip = skip
+        self._on_error = on_error
+        self._timeout = timeout
+        # Publishing has a client of its own with a read timeout, which the subscriber's
+        # blocking reads cannot have, and a single task that sends whatever has queued up in
+        # one round trip. Emits never wait for Redis: their local delivery is done, and a
+        # hung Redis costs the other processes' fan-out, not every sender a timeout.
+        self._publisher = aioredis.Redis.from_url(
+            url, socket_connect_timeout=timeout, socket_timeout=timeout
+        )
+        self._outgoing: asyncio.Queue[str] = asyncio.Queue(maxsize=PUBLISH_QUEUE_MAX)
+        self._publishing: asyncio.Task[None] | None = None
 
     async def publish_rooms(
         self, change: str, user_ids: list[uuid.UUID], conversation_id: uuid.UUID
@@ -108,7 +134,41 @@ class _RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # untype
         # The correlation id of the request or event that caused this emit travels with it,
         # so the fan-out on every process logs under the same id.
         correlation_id = structlog.contextvars.get_contextvars().get("correlation_id")
-        await super()._publish({**data, "correlation_id": correlation_id})
+        if self._publishing is None:
+            self._publishing = asyncio.create_task(self._publish_queued())
+        try:
+            self._outgoing.put_nowait(self.json.dumps({**data, "correlation_id": correlation_id}))
+        except asyncio.QueueFull:
+            # Redis has been away for a while: other processes' clients catch up with `sync`.
+            self._on_error()
+
+    async def _publish_queued(self) -> None:
+        while True:
+            batch = [await self._outgoing.get()]
+            while not self._outgoing.empty() and len(batch) < PUBLISH_BATCH_MAX:
+                batch.append(self._outgoing.get_nowait())
+            try:
+                async with self._publisher.pipeline(transaction=False) as pipe:
+                    for encoded in batch:
+                        pipe.publish(self.channel, encoded)
+                    await pipe.execute()
+            except Exception as error:  # the publisher must outlive any failure
+                self._on_error()
+                logger.warning(
+                    "events not published to other processes",
+                    extra={"events": len(batch), "error": str(error) or type(error).__name__},
+                )
+            finally:
+                for _ in batch:
+                    self._outgoing.task_done()
+
+    async def close(self) -> None:
+        """Send what is queued, within the timeout, then stop publishing."""
+        if self._publishing is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outgoing.join(), self._timeout)
+            self._publishing.cancel()
+        await self._publisher.aclose()
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         if message.get("host_id") != self.host_id:
@@ -163,12 +223,19 @@ class RealtimeServer:
         self._by_user: dict[uuid.UUID, set[str]] = {}
         cors: list[str] | str = settings.cors_origins
         self._redis: _RedisManager | None = None
+        # Events being handled now, for the drain on SIGTERM.
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._draining = False
         if settings.redis_url:
             self._redis = _RedisManager(
                 settings.redis_url,
                 f"{settings.redis_prefix}:socketio",
+                settings.redis_timeout_seconds,
                 self._apply_rooms_change,
                 self._local_sids,
+                metrics.redis_errors.inc,
             )
         self._sio = socketio.AsyncServer(
             client_manager=self._redis,
@@ -206,10 +273,38 @@ class RealtimeServer:
     def connected_count(self) -> int:
         return len(self._sockets)
 
-    async def close(self) -> None:
+    async def drain(self, timeout: float) -> None:
+        """Answer new events `unavailable`, finish the ones being handled and send their
+        acknowledgements, so that nothing stored goes unacknowledged when the process stops.
+
+        What the process does next (closing the connections) makes clients reconnect
+        elsewhere and resend what was refused, with the same `clientId`.
+        """
+        self._draining = True
+        started = time.monotonic()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+                # Acknowledgements and events wait in each connection's queue for its writer.
+                sockets = list(self._sio.eio.sockets.values())
+                await asyncio.gather(*(socket.queue.join() for socket in sockets))
+        logger.info(
+            "socket events drained",
+            extra={
+                "unfinished": self._in_flight,
+                "duration_ms": round((time.monotonic() - started) * 1000),
+            },
+        )
+
+    async def disconnect_all(self) -> None:
         """Disconnect every socket, so clients reconnect elsewhere."""
         for sid in list(self._sockets):
             await self._sio.disconnect(sid, namespace=NAMESPACE)
+
+    async def close(self) -> None:
+        """Hand the events still queued for other processes to Redis, within its timeout."""
+        if self._redis is not None:
+            await self._redis.close()
 
     # Broadcaster
 
@@ -342,7 +437,11 @@ class RealtimeServer:
         context = self._sockets.get(sid)
         outcome = "ok"
         with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
+            self._in_flight += 1
+            self._idle.clear()
             try:
+                if self._draining:
+                    raise Unavailable("server is shutting down: reconnect and send again")
                 ack = await self._handle(context, event, args)
             except ParleyError as error:
                 outcome = error.code
@@ -351,6 +450,10 @@ class RealtimeServer:
                 outcome = "internal"
                 logger.exception("socket event failed", extra={"socket_event": event})
                 ack = error_ack(ParleyError("internal error"))
+            finally:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self._idle.set()
             if event in self._routes:  # unknown names would make labels without bound
                 self._metrics.socket_events.labels(event, outcome).inc()
             logger.debug(
