@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from asyncio.subprocess import PIPE, Process
+from collections.abc import Callable
 
 from tests.support.clients import unique_name
 from tests.support.server import PARLEY, ParleyServer
@@ -84,3 +85,28 @@ async def test_chat_with_an_unreachable_server_says_so_in_one_line() -> None:
     assert stderr.decode().strip().splitlines() == [
         "parley chat: cannot reach Parley at http://127.0.0.1:9 (ConnectError)"
     ]
+
+
+async def test_a_line_typed_while_the_server_restarts_arrives_once(
+    server_factory: Callable[..., ParleyServer],
+) -> None:
+    server = server_factory()
+    alice, bob = unique_name("alice"), unique_name("bob")
+    alice_chat = await start_chat(server, alice, bob, register=True)
+    await read_until(alice_chat, f"waiting for {bob}")
+    bob_chat = await start_chat(server, bob, alice, register=True)
+    await read_until(bob_chat, "-- chatting with")
+    await read_until(alice_chat, "-- chatting with")
+
+    await asyncio.to_thread(server.stop)
+    await say(alice_chat, "typed while the server was away")
+    await asyncio.to_thread(server.start)
+
+    await read_until(bob_chat, f"{alice}: typed while the server was away", timeout=20)
+    await say(bob_chat, "got it")
+    # Had the line arrived twice, bob's screen would show it again before his own line.
+    lines = await read_until(bob_chat, f"{bob}: got it")
+    assert not any("typed while the server was away" in line for line in lines), lines
+    await read_until(alice_chat, f"{bob}: got it")  # past her "reconnecting" lines
+    await leave(alice_chat)
+    await leave(bob_chat)

@@ -21,6 +21,9 @@ HISTORY_LINES = 20
 WAIT_FOR_PEER_SECONDS = 2.0
 # Refresh the access token when less than this is left of its life.
 REFRESH_MARGIN_SECONDS = 30.0
+# A line typed while the server is away or stopping is sent again this often, for ~10 s.
+SEND_ATTEMPTS = 10
+RESEND_AFTER_SECONDS = 1.0
 
 
 class ChatError(Exception):
@@ -123,14 +126,22 @@ async def _converse(url: str, tokens: Tokens, conversation_id: str, names: dict[
 
 
 async def _send(client: socketio.AsyncClient, conversation_id: str, text: str) -> None:
+    """Send, and while the server is away or stopping, send again with the same clientId:
+    the server stores a message once however often it arrives."""
     payload = {"conversationId": conversation_id, "clientId": str(uuid.uuid4()), "content": text}
-    try:
-        ack = await client.call("sendMessage", payload, namespace="/chat", timeout=10)
-    except socketio.exceptions.SocketIOError:
-        print("!! not sent: not connected right now; type it again in a moment")
-        return
-    if not ack.get("ok"):
-        print(f"!! not sent: {ack['error']['message']}")
+    for _ in range(SEND_ATTEMPTS):
+        try:
+            ack = await client.call("sendMessage", payload, namespace="/chat", timeout=10)
+        except socketio.exceptions.SocketIOError:
+            await asyncio.sleep(RESEND_AFTER_SECONDS)
+            continue
+        if ack.get("ok"):
+            return
+        if ack["error"]["code"] != "unavailable":
+            print(f"!! not sent: {ack['error']['message']}")
+            return
+        await asyncio.sleep(RESEND_AFTER_SECONDS)
+    print("!! not sent: the server is away; type it again in a moment")
 
 
 async def _sign_in(
