@@ -59,7 +59,7 @@ def build_services(
     """
     clock = clock or SystemClock()
     metrics = Metrics()
-    database = Database.from_settings(settings)
+    database = Database.from_settings(settings, on_error=metrics.database_errors.inc)
     metrics.watch_database_pool(database.connections_in_use)
     redis_client = None
     refresh_tokens: RefreshTokenStore
@@ -199,6 +199,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> ParleyApp:
             allow_headers=["*"],
         )
     api.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.request_body_max_bytes)
-    api.add_middleware(RequestContextMiddleware)
+    api.add_middleware(RequestContextMiddleware, metrics=services.metrics)
     api.mount("/", WebClient(settings.web_dir))
     return ParleyApp(services, services.realtime.asgi_app(api))

@@ -14,8 +14,8 @@ from prometheus_client.registry import Collector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
-# Sends are a database commit plus a fan-out: from a millisecond to a slow disk's second.
-SEND_SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+# Sends and requests: from a millisecond to a database or Redis at its timeout (10 s).
+SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class Metrics:
@@ -33,7 +33,19 @@ class Metrics:
         self.send_seconds = Histogram(
             "parley_send_seconds",
             "Time to store and fan out a new message",
-            buckets=SEND_SECONDS_BUCKETS,
+            buckets=SECONDS_BUCKETS,
+            registry=self.registry,
+        )
+        self.http_seconds = Histogram(
+            "parley_http_request_seconds",
+            "HTTP requests answered, by method, route template and status",
+            ["method", "route", "status"],
+            buckets=SECONDS_BUCKETS,
+            registry=self.registry,
+        )
+        self.database_errors = Counter(
+            "parley_database_errors",
+            "Database calls that failed for want of a database (answered unavailable)",
             registry=self.registry,
         )
         self.redis_errors = Counter(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
 from tests.integration.helpers import OpenSocket, ok, start_direct
@@ -46,3 +48,17 @@ async def test_metrics_count_sockets_events_and_sends(
     assert sample(after, "parley_send_seconds_count") >= 1
     assert sample(after, "parley_database_connections_in_use") >= 0
     assert sample(after, "parley_redis_errors_total") == 0
+
+
+async def test_metrics_count_http_requests_by_route_template(server: ParleyServer) -> None:
+    alice = await register(server.url, "alice")
+    route = '{method="GET",route="/api/users/{user_id}",status="404"}'
+    name = f"parley_http_request_seconds_count{route}"
+    before = sample((await scrape(server)).text, name)
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {alice.access_token}"}) as api:
+        for _ in range(3):  # three different ids, one label set
+            response = await api.get(f"{server.url}/api/users/{uuid.uuid4()}")
+            assert response.status_code == 404
+    after = (await scrape(server)).text
+    assert sample(after, name) == before + 3
+    assert sample(after, "parley_database_errors_total") == 0

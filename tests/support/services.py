@@ -48,9 +48,10 @@ class PostgresServer:
 
     `start()` creates a fresh cluster with a `parley` superuser (password `parley`) and a
     `parley` database; `stop()` shuts it down and deletes it, data included (a later
-    `start()` makes a new, empty one on the same port). As root, the cluster belongs to the
-    `postgres` system user, and lives in `base_dir` only if that user can reach it: else in
-    the system temp folder (pytest's temp folders are mode 0700).
+    `start()` makes a new, empty one on the same port); `halt()` and `resume()` stop and
+    start it again with its data, as a restarted database server. As root, the cluster
+    belongs to the `postgres` system user, and lives in `base_dir` only if that user can
+    reach it: else in the system temp folder (pytest's temp folders are mode 0700).
     """
 
     def __init__(self, base_dir: Path) -> None:
@@ -141,11 +142,20 @@ class PostgresServer:
         self._run([str(POSTGRES_BIN / "createdb"), *self._client_options(), name], False)
         return self.database_url(name)
 
-    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
-        """Shut down (fast: open sessions are cut) and delete the cluster."""
+    def halt(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Shut down (fast: open sessions are cut) and keep the data for `resume()`."""
         if self.process is not None:
             _stop(self.process, signal.SIGINT, timeout)  # SIGINT: PostgreSQL's fast shutdown
             self.process = None
+
+    def resume(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
+        """Start the halted cluster again, data and port unchanged."""
+        assert self.folder is not None and self.process is None, "not halted"
+        self._launch(self.folder, os.geteuid() == 0, timeout)
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """Shut down (fast: open sessions are cut) and delete the cluster."""
+        self.halt(timeout)
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parley.api.problems import problem_response
 from parley.errors import PayloadTooLarge
+from parley.metrics import Metrics
 
 logger = logging.getLogger("parley.access")
 
@@ -21,10 +22,11 @@ REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._\-]{1,64}")
 
 
 class RequestContextMiddleware:
-    """Binds a correlation id for the request and logs one line when it is answered."""
+    """Binds a correlation id for the request, and logs and counts it when it is answered."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,6 +50,12 @@ class RequestContextMiddleware:
                 await self.app(scope, receive, send_with_id)
             finally:
                 if not scope["path"].startswith("/socket.io"):
+                    elapsed = time.perf_counter() - started
+                    # The route's template, never the raw path: labels must stay few.
+                    route = getattr(scope.get("route"), "path", "other")
+                    self.metrics.http_seconds.labels(scope["method"], route, status).observe(
+                        elapsed
+                    )
                     logger.info(
                         "request",
                         extra={
@@ -55,7 +63,7 @@ class RequestContextMiddleware:
                             "path": scope["path"],
                             "status": status,
                             "user_id": str(state["user_id"]) if "user_id" in state else None,
-                            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                            "duration_ms": round(elapsed * 1000, 3),
                         },
                     )
 

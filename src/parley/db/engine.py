@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -30,8 +30,11 @@ class Database:
     PostgreSQL orders concurrent senders by the row lock on the conversation.
     """
 
-    def __init__(self, url: str, **engine_options: Any) -> None:
+    def __init__(
+        self, url: str, on_error: Callable[[], None] | None = None, **engine_options: Any
+    ) -> None:
         self.is_sqlite = url.startswith("sqlite")
+        self._on_error = on_error or (lambda: None)  # told of every lost or refused call
         self.engine = create_async_engine(url, **engine_options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
@@ -39,12 +42,15 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Database:
+    def from_settings(
+        cls, settings: Settings, on_error: Callable[[], None] | None = None
+    ) -> Database:
         url = settings.resolved_database_url
         if settings.is_sqlite:
-            return cls(url)
+            return cls(url, on_error)
         return cls(
             url,
+            on_error,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
             pool_timeout=settings.database_pool_timeout_seconds,
@@ -61,12 +67,12 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in a transaction that commits when the block ends without error."""
         if self._write_lock is None:
-            async with _unavailable_on_failure(), self.sessions() as session, session.begin():
+            async with self._unavailable_on_failure(), self.sessions() as session, session.begin():
                 yield session
             return
         async with (
             self._write_lock,
-            _unavailable_on_failure(),
+            self._unavailable_on_failure(),
             self.sessions() as session,
             session.begin(),
         ):
@@ -75,7 +81,7 @@ class Database:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only; it never commits."""
-        async with _unavailable_on_failure(), self.sessions() as session:
+        async with self._unavailable_on_failure(), self.sessions() as session:
             yield session
 
     def connections_in_use(self) -> int:
@@ -89,15 +95,15 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
 
-
-@asynccontextmanager
-async def _unavailable_on_failure() -> AsyncIterator[None]:
-    """Translate a lost or unreachable database into the contract's `unavailable`."""
-    try:
-        yield
-    except (OperationalError, InterfaceError, OSError) as exc:
-        logger.error("database unavailable: %s", type(exc).__name__)
-        raise Unavailable("database unavailable") from exc
+    @asynccontextmanager
+    async def _unavailable_on_failure(self) -> AsyncIterator[None]:
+        """Translate a lost or unreachable database into the contract's `unavailable`."""
+        try:
+            yield
+        except (OperationalError, InterfaceError, OSError) as exc:
+            self._on_error()
+            logger.error("database unavailable: %s", type(exc).__name__)
+            raise Unavailable("database unavailable") from exc
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
