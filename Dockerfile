@@ -51,16 +51,19 @@ ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PARLEY_DATA_DIR=/app/data \
-    PARLEY_LOG_FORMAT=json
+    PARLEY_LOG_FORMAT=json \
+    PARLEY_HOST=0.0.0.0 \
+    PARLEY_PORT=8000
 
 USER 10001:10001
 
 EXPOSE 8000
 
 # urllib raises on a refused connection and on any status but 2xx (503 when the database is
-# away), so the exit code says healthy or not without curl in the image.
+# away), so the exit code says healthy or not without curl in the image. It asks the port
+# the server listens on: PARLEY_PORT, which `docker run -e PARLEY_PORT=...` may change.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/health', timeout=3)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PARLEY_PORT\"]}/api/health', timeout=3)"]
 
 # Parley drains on SIGTERM (stops accepting, finishes in-flight work, closes sockets) within
 # about 10 s: give it more than that before SIGKILL (compose stop_grace_period, Kubernetes
@@ -70,4 +73,4 @@ STOPSIGNAL SIGTERM
 # Exec form: parley is PID 1 and receives the signal itself. `docker run IMAGE migrate` runs
 # the migrations instead of the server.
 ENTRYPOINT ["/app/.venv/bin/parley"]
-CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["serve"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import start_http_server
 from starlette.types import Receive, Scope, Send
 
 from parley import health
@@ -170,7 +172,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> ParleyApp:
             },
         )
         services.presence.start()
+        metrics_listener = None
+        if settings.metrics_port is not None:
+            metrics_listener, _ = start_http_server(
+                settings.metrics_port, settings.metrics_host, services.metrics.registry
+            )
         yield
+        if metrics_listener is not None:
+            await asyncio.to_thread(metrics_listener.shutdown)
+            metrics_listener.server_close()
         logger.info("parley stopping")
         await services.realtime.disconnect_all()
         await services.presence.close()  # announces this process's users offline
@@ -189,7 +199,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> ParleyApp:
     install_problem_handlers(api)
     for module in (auth_router, users_router, conversations_router, messages_router, health):
         api.include_router(module.router)
-    api.include_router(health.metrics_router)
+    if settings.metrics_port is None:
+        api.include_router(health.metrics_router)
 
     if settings.cors_origins:
         api.add_middleware(

@@ -22,8 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve the REST API and Socket.IO")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--host", help="address to listen on (PARLEY_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (PARLEY_PORT, 8000)")
 
     commands.add_parser("migrate", help="bring the database schema up to date, then exit")
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         return 0 if migrate(settings) else 1
     if args.command == "serve":
-        return serve_forever(settings, args.host, args.port)
+        return serve_forever(settings, args.host or settings.host, args.port or settings.port)
     return 2
 
 

@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = 19456
     password_hash_parallelism: int = 1
 
+    # Where `parley serve` listens when its --host and --port are not given.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Set, /metrics moves off the public port to a listener of its own on this port, so a
+    # load balancer or Ingress that routes every path cannot expose it.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+
     # Logging
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -41,6 +41,7 @@ MANIFESTS = sorted(path for path in KUBERNETES.glob("*.yaml") if path != KUSTOMI
 
 # What every file must agree on.
 PORT = 8000
+METRICS_PORT = 9000  # Kubernetes only: off the Service's port, so no Ingress can route it
 HEALTH_PATH = "/api/health"
 READY_PATH = "/api/health/ready"  # the database answers; Redis may be away
 LIVE_PATH = "/api/health/live"  # answers whenever the process does, whatever its dependencies
@@ -177,7 +178,10 @@ def test_dockerfile_exposes_the_port_and_checks_health_without_curl() -> None:
 
     assert values_of(runtime, "EXPOSE") == [str(PORT)]
     assert command[0] == "python"
-    assert f"http://127.0.0.1:{PORT}{HEALTH_PATH}" in command[-1]
+    # The port the server listens on, from the same variable.
+    assert 'http://127.0.0.1:{os.environ["PARLEY_PORT"]}' + HEALTH_PATH in command[-1]
+    compile(command[-1], "HEALTHCHECK", "exec")
+    assert env_of(runtime)["PARLEY_PORT"] == str(PORT)
     assert "curl" not in healthcheck and "wget" not in healthcheck
 
 
@@ -189,8 +193,10 @@ def test_dockerfile_stops_with_sigterm_and_serves_by_default() -> None:
     assert values_of(runtime, "STOPSIGNAL") == ["SIGTERM"]
     # Exec form (JSON arrays): parley is PID 1 and gets the signal, not a shell.
     assert json.loads(entrypoint) == ["/app/.venv/bin/parley"]
-    assert json.loads(command) == SERVE_ARGS
-    assert env_of(runtime)["PARLEY_DATA_DIR"] == DATA_DIR
+    assert json.loads(command) == ["serve"]
+    env = env_of(runtime)
+    assert (env["PARLEY_HOST"], env["PARLEY_PORT"]) == ("0.0.0.0", str(PORT))
+    assert env["PARLEY_DATA_DIR"] == DATA_DIR
 
 
 def test_dockerignore_keeps_environments_data_and_caches_out_but_not_the_sources() -> None:
@@ -469,7 +475,10 @@ def test_deployment_runs_three_probed_replicas_as_non_root_on_a_read_only_root()
     assert deployment["spec"]["replicas"] == 3
     assert container["image"] == IMAGE
     assert container["args"] == SERVE_ARGS
-    assert container["ports"] == [{"name": "http", "containerPort": PORT, "protocol": "TCP"}]
+    assert container["ports"] == [
+        {"name": "http", "containerPort": PORT, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
+    ]
     assert container["readinessProbe"]["httpGet"] == {"path": READY_PATH, "port": "http"}
     assert container["livenessProbe"]["httpGet"] == {"path": LIVE_PATH, "port": "http"}
     assert spec["securityContext"]["runAsNonRoot"] is True
@@ -479,8 +488,19 @@ def test_deployment_runs_three_probed_replicas_as_non_root_on_a_read_only_root()
     assert mounts["data"] == DATA_DIR and "data" in empty_dirs
     assert {"requests", "limits"} <= set(container["resources"])
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
-    assert annotations["prometheus.io/port"] == str(PORT)
+    assert annotations["prometheus.io/port"] == str(METRICS_PORT)
     assert annotations["prometheus.io/path"] == "/metrics"
+    assert manifest("configmap.yaml")["data"]["PARLEY_METRICS_PORT"] == str(METRICS_PORT)
+
+
+def test_deployment_pods_wait_for_the_migration_before_serving() -> None:
+    (init,) = pod_spec("deployment.yaml")["initContainers"]
+    job = only_container("migration-job.yaml")
+
+    assert init["args"] == ["migrate"]
+    assert {k: v for k, v in init.items() if k != "name"} == {
+        k: v for k, v in job.items() if k != "name"
+    }
 
 
 def test_deployment_leaves_the_service_before_sigterm_and_has_time_to_drain() -> None:
@@ -499,6 +519,7 @@ def test_deployment_and_job_read_settings_from_the_configmap_and_the_secret() ->
     ]
 
     assert only_container("deployment.yaml")["envFrom"] == expected
+    assert pod_spec("deployment.yaml")["initContainers"][0]["envFrom"] == expected
     assert only_container("migration-job.yaml")["envFrom"] == expected
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import httpx
 
 from tests.integration.helpers import OpenSocket, ok, start_direct
 from tests.support.clients import register
-from tests.support.server import ParleyServer
+from tests.support.server import ParleyServer, free_port
 
 
 def sample(text: str, name: str) -> float:
@@ -62,3 +63,17 @@ async def test_metrics_count_http_requests_by_route_template(server: ParleyServe
     after = (await scrape(server)).text
     assert sample(after, name) == before + 3
     assert sample(after, "parley_database_errors_total") == 0
+
+
+async def test_metrics_on_a_port_of_their_own_leave_the_public_port(
+    server_factory: Callable[..., ParleyServer],
+) -> None:
+    metrics_port = free_port()
+    server = server_factory({"PARLEY_METRICS_PORT": str(metrics_port)})
+    async with httpx.AsyncClient() as client:
+        public = await client.get(f"{server.url}/metrics")
+        private = await client.get(f"http://127.0.0.1:{metrics_port}/metrics")
+    assert public.status_code == 404
+    assert public.json()["code"] == "not_found"
+    assert private.status_code == 200
+    assert sample(private.text, "parley_connected_sockets ") == 0
