@@ -16,7 +16,7 @@ import { newClientId } from './ids';
 import { Outbox, type OutboxItem } from './outbox';
 import { ReadMarker } from './readMarker';
 import type { ConnectionState } from './reconnect';
-import { applyDeletion, emptyTimeline, findBySeq, gapBefore, lastSeqOf, mergeMessages, prependPage, type Timeline } from './timeline';
+import { applyDeletion, emptyTimeline, findBySeq, gapBefore, mergeMessages, prependPage, type Timeline } from './timeline';
 import { TypingSender, TypingTracker } from './typing';
 import type { Ack, Conversation, Message, MessageDeleted, MessagePage, OwnUser, Page, Participant, Presence, PresenceEvent, PublicUser, ReadReceipt, UserTyping } from './types';
 import { applyDeletedMessage, applyEditedMessage, applyNewMessage, applyReadReceipt, myLastReadSeq } from './unread';
@@ -203,6 +203,10 @@ export class ChatClient {
     } finally {
       this.set({ loadingOlder: { ...this.state.loadingOlder, [conversationId]: false } });
     }
+    // Live messages that arrived while the first page was on its way were not held.
+    const loaded = this.state.timelines[conversationId];
+    const known = this.state.conversations[conversationId]?.lastSeq ?? 0;
+    if (loaded && known > loaded.syncedSeq) await this.catchUpConversation(conversationId);
   }
 
   /** Fetches everything after the last seq held, once at a time per conversation. */
@@ -217,19 +221,12 @@ export class ChatClient {
   private async runCatchUp(conversationId: string): Promise<void> {
     const timeline = this.state.timelines[conversationId];
     if (!timeline) return;
-    if (timeline.messages.length === 0) {
-      // Nothing held yet: the newest page is the catch-up.
-      const { [conversationId]: _dropped, ...rest } = this.state.timelines;
-      this.set({ timelines: rest });
-      await this.loadOlder(conversationId);
-      return;
-    }
     const sync: SyncFn = async (id, afterSeq, limit) => {
       const ack = await this.deps.link.request<MessagePage>('sync', { conversationId: id, afterSeq, limit });
       if (!ack.ok) throw new Error(ack.error.message || ack.error.code);
       return ack.data;
     };
-    const result = await catchUp(sync, conversationId, lastSeqOf(timeline));
+    const result = await catchUp(sync, conversationId, timeline.syncedSeq);
     if (result.kind === 'tooFarBehind') {
       // Too much was missed to page through: start again from the newest page.
       const { [conversationId]: _dropped, ...rest } = this.state.timelines;

@@ -11,9 +11,14 @@ export interface Timeline {
   messages: Message[];
   /** Whether older messages exist below the first one held. */
   hasMoreBefore: boolean;
+  /**
+   * Every message from the first held through this seq is held: the point to catch up
+   * from. Messages above it arrived live past a hole that a catch-up still has to fill.
+   */
+  syncedSeq: number;
 }
 
-export const emptyTimeline: Timeline = { messages: [], hasMoreBefore: true };
+export const emptyTimeline: Timeline = { messages: [], hasMoreBefore: true, syncedSeq: 0 };
 
 export function firstSeq(timeline: Timeline): number | null {
   return timeline.messages[0]?.seq ?? null;
@@ -45,7 +50,7 @@ export function mergeMessages(timeline: Timeline, incoming: readonly Message[]):
   const last = lastSeqOf(timeline);
   const sorted = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
   if (sorted[0] !== undefined && sorted[0].seq > last) {
-    return { ...timeline, messages: [...timeline.messages, ...sorted] };
+    return withSyncedSeq({ ...timeline, messages: [...timeline.messages, ...sorted] });
   }
 
   const merged = new Map<number, Message>();
@@ -58,11 +63,32 @@ export function mergeMessages(timeline: Timeline, incoming: readonly Message[]):
     }
   }
   if (!changed) return timeline;
-  return { ...timeline, messages: [...merged.values()].sort((a, b) => a.seq - b.seq) };
+  return withSyncedSeq({ ...timeline, messages: [...merged.values()].sort((a, b) => a.seq - b.seq) });
 }
 
-/** Adds an older page (from `before=`), newest first as the server sends it. */
+/** Advances syncedSeq over the messages that now follow it without a hole. */
+function withSyncedSeq(timeline: Timeline): Timeline {
+  const { messages } = timeline;
+  let synced = timeline.syncedSeq;
+  let index = synced === 0 ? 0 : findIndexBySeq(messages, synced) + 1;
+  if (index === 0 && synced !== 0) return timeline; // the synced message is not held: wait for a catch-up
+  while (index < messages.length && messages[index]!.seq === synced + 1) {
+    synced += 1;
+    index += 1;
+  }
+  return synced === timeline.syncedSeq ? timeline : { ...timeline, syncedSeq: synced };
+}
+
+/**
+ * Adds an older page (from `before=`), newest first as the server sends it. The first page
+ * of a timeline (the newest messages) sets where it is synced to.
+ */
 export function prependPage(timeline: Timeline, page: readonly Message[], hasMore: boolean): Timeline {
+  if (timeline.messages.length === 0) {
+    const newest = page.reduce((max, message) => Math.max(max, message.seq), 0);
+    const start: Timeline = { ...timeline, syncedSeq: Math.max(timeline.syncedSeq, newest) };
+    return { ...mergeMessages(start, page), hasMoreBefore: hasMore };
+  }
   return { ...mergeMessages(timeline, page), hasMoreBefore: hasMore };
 }
 
@@ -81,14 +107,9 @@ export function findBySeq(timeline: Timeline, seq: number): Message | undefined 
   return index === -1 ? undefined : timeline.messages[index];
 }
 
-/**
- * The seq after which a live message leaves a hole, or null when it follows on.
- * An empty timeline has nothing to fill.
- */
+/** The seq after which a live message leaves a hole, or null when it follows on. */
 export function gapBefore(timeline: Timeline, incomingSeq: number): number | null {
-  const last = lastSeqOf(timeline);
-  if (timeline.messages.length === 0 || incomingSeq <= last + 1) return null;
-  return last;
+  return incomingSeq > timeline.syncedSeq + 1 ? timeline.syncedSeq : null;
 }
 
 function findIndexBySeq(messages: readonly Message[], seq: number): number {

@@ -27,8 +27,8 @@ export function MessageList({ conversation }: { conversation: Conversation }) {
     const isGroup = conversation.type === 'group';
     const readers = isGroup ? readersBySeq(messages, conversation.participants, meId) : new Map();
     const seen = isGroup ? null : (seenByOther(messages, meId, otherParticipant(conversation, meId))?.seq ?? null);
-    return buildRows(messages, pending, meId, readers, seen);
-  }, [timeline.messages, pending, conversation, meId]);
+    return buildRows(messages, timeline.hasMoreBefore, pending, meId, readers, seen);
+  }, [timeline.messages, timeline.hasMoreBefore, pending, conversation, meId]);
 
   const virtualizer = useVirtualizer({
     count: rows.length,

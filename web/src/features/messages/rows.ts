@@ -13,6 +13,7 @@ const RUN_GAP_MS = 5 * 60_000;
 
 export function buildRows(
   messages: readonly Message[],
+  hasMoreBefore: boolean,
   pending: readonly OutboxItem[],
   meId: string,
   readersBySeq: ReadonlyMap<number, Participant[]>,
@@ -29,10 +30,13 @@ export function buildRows(
       previousDay = day;
       previous = null;
     }
+    // The first message held may continue a run in the page above: it is not marked until
+    // that page is here, so loading it does not change the spacing of what is on screen.
+    const firstHeld = message === messages[0];
     const firstOfRun =
-      previous === null ||
-      previous.senderId !== message.senderId ||
-      Date.parse(message.createdAt) - Date.parse(previous.createdAt) > RUN_GAP_MS;
+      previous === null
+        ? !(firstHeld && hasMoreBefore)
+        : previous.senderId !== message.senderId || Date.parse(message.createdAt) - Date.parse(previous.createdAt) > RUN_GAP_MS;
     rows.push({
       kind: 'message',
       key: `${message.senderId}:${message.clientId}`,
