@@ -6,21 +6,14 @@ export type TextPart = { kind: 'text'; text: string } | { kind: 'link'; text: st
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/giu;
 // Punctuation that usually ends the sentence rather than the URL.
-const TRAILING = /[.,;:!?'")\]}>]+$/u;
+const TRAILING = new Set(['.', ',', ';', ':', '!', '?', "'", '"', ')', ']', '}']);
 
 export function linkify(text: string): TextPart[] {
   const parts: TextPart[] = [];
   let last = 0;
   for (const match of text.matchAll(URL_PATTERN)) {
     const start = match.index;
-    let candidate = match[0];
-    const trailing = TRAILING.exec(candidate);
-    // Keep a closing parenthesis that closes one opened inside the URL (Wikipedia links).
-    if (trailing) {
-      let cut = trailing[0];
-      if (cut.startsWith(')') && count(candidate, '(') > count(candidate, ')') - 1) cut = cut.slice(1);
-      candidate = candidate.slice(0, candidate.length - cut.length);
-    }
+    const candidate = trimTrailing(match[0]);
     const href = safeHref(candidate);
     if (!href) continue;
     if (start > last) parts.push({ kind: 'text', text: text.slice(last, start) });
@@ -39,6 +32,17 @@ export function safeHref(candidate: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** Drops sentence punctuation after a URL, but keeps a ")" that closes one opened inside it. */
+function trimTrailing(candidate: string): string {
+  let end = candidate.length;
+  while (end > 0 && TRAILING.has(candidate[end - 1]!)) {
+    const kept = candidate.slice(0, end);
+    if (candidate[end - 1] === ')' && count(kept, '(') >= count(kept, ')')) break;
+    end -= 1;
+  }
+  return candidate.slice(0, end);
 }
 
 function count(text: string, character: string): number {
