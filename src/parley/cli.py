@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("migrate", help="bring the database schema up to date, then exit")
 
+    seed = commands.add_parser("seed", help="fill the database with example data, then exit")
+    seed.add_argument(
+        "--demo", action="store_true", required=True, help="a few people and conversations"
+    )
+
     chat = commands.add_parser("chat", help="chat with someone from this terminal")
     chat.add_argument("--url", default="http://127.0.0.1:8000", help="the Parley server")
     chat.add_argument("--username", required=True, help="who you are")
@@ -49,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "migrate":
         return 0 if migrate(settings) else 1
+    if args.command == "seed":
+        return seed_demo_data(settings)
     if args.command == "serve":
         return serve_forever(settings, args.host or settings.host, args.port or settings.port)
     return 2
@@ -87,6 +94,23 @@ def migrate(settings: Settings) -> bool:
         return False
     logger.info("database schema is at the newest revision")
     return True
+
+
+def seed_demo_data(settings: Settings) -> int:
+    import asyncio
+
+    from parley.seed import DEMO_PASSWORD, PEOPLE, seed_demo
+
+    if settings.migrate_on_start and not migrate(settings):
+        return 1
+    if not asyncio.run(seed_demo(settings)):
+        print("parley seed: the demo people are there already; nothing changed")
+        return 0
+    names = ", ".join(username for username, _ in PEOPLE)
+    print(f"parley seed: added {names}, a direct conversation and a group.")
+    print(f"Sign in as any of them with the password {DEMO_PASSWORD!r}.")
+    print("These accounts have a published password: do not seed a server others can reach.")
+    return 0
 
 
 def serve_forever(settings: Settings, host: str, port: int) -> int:
