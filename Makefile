@@ -8,17 +8,21 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
 
-.PHONY: run test install check lint typecheck format migrate interop-deps test-services clean
+.PHONY: run test install web check lint typecheck format migrate interop-deps test-services clean
 
 # `make run PORT=8001` serves elsewhere; HOST=0.0.0.0 listens beyond this machine.
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-run: install
+run: install web
 	./.venv/bin/parley serve --host $(HOST) --port $(PORT)
 
-test: install interop-deps test-services
+# The server's suite, then the web client's: Vitest, and Playwright driving Chromium against
+# a real `parley serve`.
+test: install interop-deps test-services web
 	./.venv/bin/pytest
+	cd web && npm test
+	cd web && npm run e2e
 
 install: .venv/.installed
 
@@ -28,6 +32,20 @@ $(UV):
 
 .venv/.installed: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+# The web client, built into web/dist (which `parley serve` serves) when its sources change.
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) \
+	web/index.html web/vite.config.ts web/tsconfig.json
+
+web: web/dist/index.html
+
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run build
+	touch $@
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
 	touch $@
 
 interop-deps: tests/interop/node_modules/.installed
@@ -58,4 +76,4 @@ format: install
 	./.venv/bin/ruff check --fix src tests
 
 clean:
-	rm -rf .venv .tools tests/interop/node_modules
+	rm -rf .venv .tools tests/interop/node_modules web/node_modules web/dist

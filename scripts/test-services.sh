@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The servers the tests start for themselves: Redis and PostgreSQL 15, from Debian packages.
+# What the tests start for themselves: Redis, PostgreSQL 15 and Chromium, from Debian packages.
 # As root, a missing one is installed; otherwise this names the package and fails.
 # The tests never use a system service these packages may start: they run their own servers
 # on free loopback ports (tests/support/services.py).
@@ -34,6 +34,8 @@ require() {
 
 require "redis-server" redis-server command -v redis-server >/dev/null
 require "PostgreSQL 15 in $POSTGRES_BIN" postgresql-15 test -x "$POSTGRES_BIN/postgres"
+# The web client's browser tests drive this Chromium (web/playwright.config.ts).
+require "Chromium at /usr/bin/chromium" chromium test -x /usr/bin/chromium
 # As root the tests run PostgreSQL as this user; the postgresql-common package creates it.
 if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
   echo "The tests run PostgreSQL as the 'postgres' user, which is missing:" >&2
