@@ -24,11 +24,26 @@ export function readersBySeq(messages: readonly Message[], participants: readonl
     if (participant.id === meId || participant.lastReadSeq < firstSeq) continue;
     const position = positionAtOrBelow(messages, participant.lastReadSeq);
     if (position === null) continue;
+    // Everyone has read what they sent themselves: saying so is noise.
+    if (messages[indexOfSeq(messages, position)]?.senderId === participant.id) continue;
     const readers = result.get(position) ?? [];
     readers.push(participant);
     result.set(position, readers);
   }
   return result;
+}
+
+function indexOfSeq(messages: readonly Message[], seq: number): number {
+  let low = 0;
+  let high = messages.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const candidate = messages[middle]!.seq;
+    if (candidate === seq) return middle;
+    if (candidate < seq) low = middle + 1;
+    else high = middle - 1;
+  }
+  return -1;
 }
 
 function positionAtOrBelow(messages: readonly Message[], seq: number): number | null {

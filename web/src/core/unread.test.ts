@@ -72,10 +72,16 @@ describe('receipts', () => {
   });
 
   it('places each group reader at the newest held message they have read', () => {
-    const messages = [message(10), message(11), message(13)];
+    const messages = [message(10, { senderId: ME }), message(11, { senderId: ME }), message(13, { senderId: ME })];
     const readers = readersBySeq(messages, [participant(ME, 13), participant(BOB, 12), participant(CAROL, 13), participant('user-dan', 4)], ME);
     expect(readers.get(11)?.map((p) => p.id)).toEqual([BOB]);
     expect(readers.get(13)?.map((p) => p.id)).toEqual([CAROL]);
     expect(readers.size).toBe(2);
+  });
+
+  it('does not show a sender as a reader of their own message', () => {
+    const messages = [message(1, { senderId: CAROL }), message(2, { senderId: BOB })];
+    const readers = readersBySeq(messages, [participant(BOB, 2), participant(CAROL, 2)], ME);
+    expect(readers.get(2)?.map((p) => p.id)).toEqual([CAROL]);
   });
 });

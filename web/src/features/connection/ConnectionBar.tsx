@@ -26,7 +26,7 @@ export function ConnectionBar() {
   return (
     <div className={`connection connection--${connection.status}`} role="status" aria-live="polite" data-status={connection.status}>
       <span className="connection__dot" aria-hidden="true" />
-      <span className="connection__text">{text}</span>
+      <span className={connection.status === 'connected' ? 'visually-hidden' : 'connection__text'}>{text}</span>
       {connection.nextRetryAt !== null && (
         <button type="button" className="connection__retry" onClick={() => client.retryConnection()}>
           Retry now
