@@ -61,7 +61,7 @@ test('two people sign up and chat: unread badges, typing, receipts, presence, ed
   await editor.press('Enter');
   await expect(bubbles(bob, 'Hi Bob, edited')).toContainText('edited');
 
-  await alice.screenshot({ path: screenshotPath('desktop-conversation-light') });
+  await alice.screenshot({ path: screenshotPath('chat-alice-desktop') });
 
   alice.once('dialog', (dialog) => void dialog.accept());
   await bubbles(alice, 'Hi Bob, edited').hover();
