@@ -44,7 +44,7 @@ from parley.realtime.interface import Broadcaster
 from parley.realtime.server import RealtimeServer
 from parley.users import router as users_router
 from parley.users.service import UsersService
-from parley.web import WebClient
+from parley.web import mount_web_client
 
 logger = logging.getLogger(__name__)
 
@@ -211,5 +211,5 @@ def create_app(settings: Settings, clock: Clock | None = None) -> ParleyApp:
         )
     api.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.request_body_max_bytes)
     api.add_middleware(RequestContextMiddleware, metrics=services.metrics)
-    api.mount("/", WebClient(settings.web_dir))
+    mount_web_client(api, settings.web_dir)
     return ParleyApp(services, services.realtime.asgi_app(api))

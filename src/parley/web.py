@@ -4,46 +4,50 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.exceptions import HTTPException
+from fastapi import FastAPI
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
 
-# Paths the server itself answers: an unknown one there is the API's 404, never the client.
-SERVER_PREFIXES = ("/api/", "/api", "/socket.io", "/metrics", "/docs", "/redoc", "/openapi.json")
 CHECKOUT_BUILD = Path(__file__).resolve().parents[2] / "web" / "dist"
 NOT_BUILT = "The web client is not built: `make run` builds it (npm in web/).\n"
 
 
-class WebClient:
-    """Mounted last at `/`: GET and HEAD of any other path answer with the client."""
+class ClientPath(Convertor[str]):
+    """Any path but the server's own: an unknown `/api/...` stays the API's 404 (or 405)."""
 
-    def __init__(self, web_dir: Path | None) -> None:
-        self.root = (web_dir or CHECKOUT_BUILD).resolve()
+    regex = r"(?!(?:api|socket\.io|metrics|docs|redoc|openapi\.json)(?:/|$)).*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("client_path", ClientPath())
+
+
+def mount_web_client(api: FastAPI, web_dir: Path | None) -> None:
+    """Serve the build in `web_dir` (default: this checkout's web/dist). Add it last."""
+    root = (web_dir or CHECKOUT_BUILD).resolve()
+    if (root / "assets").is_dir():
         # Asset names carry a content hash, so browsers may keep them for good.
-        self.assets = _ImmutableFiles(directory=self.root / "assets", check_dir=False)
+        api.mount("/assets", _ImmutableFiles(directory=root / "assets"), name="assets")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
-        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
-            raise HTTPException(404)
-        if path.startswith(SERVER_PREFIXES):
-            raise HTTPException(404)
-        if path.startswith("/assets/"):
-            await self.assets({**scope, "path": path.removeprefix("/assets")}, receive, send)
-            return
-        await self._page(path)(scope, receive, send)
-
-    def _page(self, path: str) -> Response:
-        name = path.strip("/")
+    async def page(request: Request) -> Response:
+        name = request.path_params["path"]
         if name and "/" not in name:
-            candidate = (self.root / name).resolve()
-            if candidate.parent == self.root and candidate.is_file():
+            candidate = (root / name).resolve()
+            if candidate.parent == root and candidate.is_file():
                 return FileResponse(candidate)  # favicon, manifest, robots.txt
-        index = self.root / "index.html"
+        index = root / "index.html"
         if not index.is_file():
             return PlainTextResponse(NOT_BUILT, status_code=503)
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    api.add_route("/{path:client_path}", page, methods=["GET", "HEAD"], include_in_schema=False)
 
 
 class _ImmutableFiles(StaticFiles):
