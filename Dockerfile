@@ -1,12 +1,14 @@
 # Parley's production image: `docker build -t parley:0.1.0 .` at the repository root.
 #
-# Two stages. The builder installs uv and resolves the locked dependencies into /app/.venv
-# with the image's own Python 3.11 (uv never downloads one). The runtime stage gets only that
-# venv and the source, runs as an unprivileged user, and starts `parley serve`.
+# Three stages. The builder installs uv and resolves the locked dependencies into /app/.venv
+# with the image's own Python 3.11 (uv never downloads one); the web stage builds the web
+# client. The runtime stage gets only that venv, the source and the client's build, runs as
+# an unprivileged user, and starts `parley serve`.
 # deploy/README.md says how the image is run with PostgreSQL and Redis.
 
-# Both stages use the same base, so the venv's interpreter links resolve in the runtime stage.
-# The patch version is pinned for reproducible builds; bump it on purpose for security fixes.
+# Both Python stages use the same base, so the venv's interpreter links resolve in the
+# runtime stage. Patch versions are pinned for reproducible builds; bump them on purpose for
+# security fixes.
 FROM python:3.11.11-slim-bookworm AS builder
 
 ENV UV_PYTHON_DOWNLOADS=never \
@@ -31,6 +33,17 @@ COPY src ./src
 RUN uv sync --frozen --no-dev --python /usr/local/bin/python3.11
 
 
+# The web client: built from its lock file with the Node the repository is tested with; only
+# its output (web/dist) reaches the runtime stage.
+FROM node:20.20.2-bookworm-slim AS web
+
+WORKDIR /app/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web ./
+RUN npm run build
+
+
 FROM python:3.11.11-slim-bookworm AS runtime
 
 # A fixed numeric id, so Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
@@ -43,6 +56,8 @@ WORKDIR /app
 # Code and venv stay owned by root: the process can read them, not change them.
 COPY --from=builder /app/.venv /app/.venv
 COPY --from=builder /app/src /app/src
+# Where `parley serve` looks for the client by default: web/dist beside src/.
+COPY --from=web /app/web/dist /app/web/dist
 
 # The only place Parley writes to (a volume or an emptyDir in production).
 RUN mkdir /app/data && chown parley:parley /app/data

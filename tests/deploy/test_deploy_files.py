@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import pytest
 import yaml
 
+import parley.web
 from parley.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,13 +137,15 @@ def runtime_user_id() -> int:
     return int(user)
 
 
-def test_dockerfile_is_multi_stage_on_a_pinned_python_311_slim() -> None:
+def test_dockerfile_is_multi_stage_on_pinned_slim_images() -> None:
     stages = dockerfile_stages()
+    images = [stage[0].value.split()[0] for stage in stages]
 
     assert len(stages) >= 2
-    for stage in stages:
-        image = stage[0].value.split()[0]
-        assert image.startswith("python:3.11"), image
+    # The Python stages on 3.11, the web client's on Node 20, like the development machines.
+    assert images[0].startswith("python:3.11") and images[-1] == images[0]
+    assert all(image.startswith(("python:3.11", "node:20.")) for image in images), images
+    for image in images:
         assert "slim" in image_tag(image), image
         assert image_tag(image) not in {"", "latest"}, image
 
@@ -163,8 +166,24 @@ def test_dockerfile_runtime_stage_has_only_the_venv_and_the_source() -> None:
     runtime = dockerfile_stages()[-1]
     copies = {" ".join(value.split()) for value in values_of(runtime, "COPY")}
 
-    assert copies == {"--from=builder /app/.venv /app/.venv", "--from=builder /app/src /app/src"}
+    assert copies == {
+        "--from=builder /app/.venv /app/.venv",
+        "--from=builder /app/src /app/src",
+        "--from=web /app/web/dist /app/web/dist",
+    }
     assert "pip install" not in " ".join(values_of(runtime, "RUN"))
+
+
+def test_dockerfile_web_stage_builds_the_client_from_its_lock_file() -> None:
+    (web,) = [stage for stage in dockerfile_stages() if " AS web" in stage[0].value]
+    copies = [" ".join(value.split()) for value in values_of(web, "COPY")]
+    runs = values_of(web, "RUN")
+
+    assert copies[0] == "web/package.json web/package-lock.json ./"
+    assert runs[0].startswith("npm ci")
+    assert runs[-1] == "npm run build"
+    # The runtime copies the build to where `parley serve` looks by default.
+    assert parley.web.CHECKOUT_BUILD.relative_to(ROOT) == Path("web/dist")
 
 
 def test_dockerfile_runtime_stage_runs_as_a_non_root_user() -> None:
@@ -206,10 +225,11 @@ def test_dockerignore_keeps_environments_data_and_caches_out_but_not_the_sources
         if line.strip() and not line.startswith("#")
     }
     needed = {".venv", ".tools", "data", "node_modules", "tests/interop/node_modules", ".git"}
+    needed |= {"web/node_modules", "web/dist"}
     needed |= {".env", ".pytest_cache", ".mypy_cache", ".ruff_cache", "**/__pycache__"}
 
     assert needed <= patterns
-    assert not {"src", "pyproject.toml", "uv.lock", "README.md"} & patterns
+    assert not {"src", "web", "pyproject.toml", "uv.lock", "README.md"} & patterns
 
 
 # --- Docker Compose -----------------------------------------------------------------------
