@@ -37,7 +37,9 @@ test('two people sign up and chat: unread badges, typing, receipts, presence, ed
   await expect(alice.getByTestId('seen')).toBeVisible();
 
   // Bob types: Alice sees the dots with his name, which go once he sends.
-  await bob.getByRole('textbox', { name: 'Message', exact: true }).pressSequentially('Hello <b>Alice</b>', { delay: 20 });
+  await bob
+    .getByRole('textbox', { name: 'Message', exact: true })
+    .pressSequentially('Hello <b>Alice</b>', { delay: 20 });
   await expect(alice.getByTestId('typing-indicator')).toContainText('Bob Baker is typing');
   await bob.getByRole('textbox', { name: 'Message', exact: true }).press('Shift+Enter');
   await bob.getByRole('textbox', { name: 'Message', exact: true }).pressSequentially('second line');

@@ -47,14 +47,25 @@ export async function registerAccount(baseURL: string, prefix: string, displayNa
   const response = await fetch(`${baseURL}/api/auth/register`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username, email: `${username}@example.com`, password, displayName: displayName ?? username }),
+    body: JSON.stringify({
+      username,
+      email: `${username}@example.com`,
+      password,
+      displayName: displayName ?? username,
+    }),
   });
   expect(response.status).toBe(201);
   const body = (await response.json()) as { user: { id: string; displayName: string }; accessToken: string };
   return { id: body.user.id, username, displayName: body.user.displayName, password, accessToken: body.accessToken };
 }
 
-export async function apiCall<T>(baseURL: string, account: Account, method: string, urlPath: string, body?: unknown): Promise<T> {
+export async function apiCall<T>(
+  baseURL: string,
+  account: Account,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+): Promise<T> {
   const response = await fetch(`${baseURL}${urlPath}`, {
     method,
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${account.accessToken}` },

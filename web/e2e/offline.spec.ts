@@ -1,11 +1,17 @@
 import { apiCall, bubbles, expect, registerAccount, signUpInUi, test } from './fixtures';
 import type { Conversation, MessagePage } from '../src/core/types';
 
-test('a message sent while the server is down fails, then arrives exactly once after it is back', async ({ page, server }) => {
+test('a message sent while the server is down fails, then arrives exactly once after it is back', async ({
+  page,
+  server,
+}) => {
   test.setTimeout(90_000);
   const alice = await signUpInUi(page, 'alice', 'Alice Archer');
   const bob = await registerAccount(server.url, 'bob', 'Bob Baker');
-  const conversation = await apiCall<Conversation>(server.url, bob, 'POST', '/api/conversations', { type: 'direct', participantIds: [alice.id] });
+  const conversation = await apiCall<Conversation>(server.url, bob, 'POST', '/api/conversations', {
+    type: 'direct',
+    participantIds: [alice.id],
+  });
   await page.goto(`/c/${conversation.id}`);
   await expect(page.getByRole('heading', { name: 'Bob Baker' })).toBeVisible();
   const status = page.getByRole('status');
@@ -27,14 +33,22 @@ test('a message sent while the server is down fails, then arrives exactly once a
   // Back on the same port and data: the client reconnects by itself, resends the outbox
   // with the same clientId, and catches up with what Bob sent meanwhile.
   await server.launch();
-  await apiCall(server.url, bob, 'POST', `/api/conversations/${conversation.id}/messages`, { clientId: 'bob-1', content: 'Sent while you were away' });
+  await apiCall(server.url, bob, 'POST', `/api/conversations/${conversation.id}/messages`, {
+    clientId: 'bob-1',
+    content: 'Sent while you were away',
+  });
   await expect(status).toHaveAttribute('data-status', 'connected', { timeout: 20_000 });
   await expect(pending).toHaveAttribute('data-status', 'sent');
   await expect(bubbles(page, 'Sent while you were away')).toHaveCount(1);
 
   // Clicking retry on a failed send that was meanwhile delivered changes nothing either.
   await expect(bubbles(page, 'Sent while the server was down')).toHaveCount(1);
-  const history = await apiCall<MessagePage>(server.url, bob, 'GET', `/api/conversations/${conversation.id}/messages?limit=100`);
+  const history = await apiCall<MessagePage>(
+    server.url,
+    bob,
+    'GET',
+    `/api/conversations/${conversation.id}/messages?limit=100`,
+  );
   expect(history.items.filter((m) => m.content === 'Sent while the server was down')).toHaveLength(1);
 
   // A reload shows the same single copy.

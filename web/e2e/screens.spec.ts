@@ -7,22 +7,43 @@ test('main screens, light and dark, desktop and phone', async ({ browser, server
   const sam = await registerAccount(server.url, 'sam', 'Sam Okafor');
   const lea = await registerAccount(server.url, 'lea', 'Léa Martin');
   const omar = await registerAccount(server.url, 'omar', 'Omar Haddad');
-  const direct = await apiCall<Conversation>(server.url, sam, 'POST', '/api/conversations', { type: 'direct', participantIds: [maya.id] });
-  const group = await apiCall<Conversation>(server.url, lea, 'POST', '/api/conversations', { type: 'group', name: 'Design review', participantIds: [maya.id, omar.id] });
-  await apiCall<Conversation>(server.url, omar, 'POST', '/api/conversations', { type: 'direct', participantIds: [maya.id] });
+  const direct = await apiCall<Conversation>(server.url, sam, 'POST', '/api/conversations', {
+    type: 'direct',
+    participantIds: [maya.id],
+  });
+  const group = await apiCall<Conversation>(server.url, lea, 'POST', '/api/conversations', {
+    type: 'group',
+    name: 'Design review',
+    participantIds: [maya.id, omar.id],
+  });
+  await apiCall<Conversation>(server.url, omar, 'POST', '/api/conversations', {
+    type: 'direct',
+    participantIds: [maya.id],
+  });
 
   const say = (who: typeof maya, conversation: Conversation, content: string) =>
-    apiCall(server.url, who, 'POST', `/api/conversations/${conversation.id}/messages`, { clientId: crypto.randomUUID(), content });
+    apiCall(server.url, who, 'POST', `/api/conversations/${conversation.id}/messages`, {
+      clientId: crypto.randomUUID(),
+      content,
+    });
   await say(lea, group, 'New mockups are up: https://example.com/mockups/v3 🎨');
   await say(omar, group, 'مرحبا! The spacing looks much better now.');
   await say(sam, direct, 'Are we still on for the walkthrough at 3?');
   await say(maya, direct, 'Yes! I will bring the notes from Monday.');
-  await say(sam, direct, 'Great. Could you also check the onboarding copy? Supercalifragilisticexpialidociousishly long words should wrap nicely.');
+  await say(
+    sam,
+    direct,
+    'Great. Could you also check the onboarding copy? Supercalifragilisticexpialidociousishly long words should wrap nicely.',
+  );
   await say(maya, direct, 'On it 👍');
   await say(sam, direct, 'Thanks 🙏');
 
   for (const scheme of ['light', 'dark'] as const) {
-    const context = await browser.newContext({ baseURL: server.url, colorScheme: scheme, viewport: { width: 1280, height: 800 } });
+    const context = await browser.newContext({
+      baseURL: server.url,
+      colorScheme: scheme,
+      viewport: { width: 1280, height: 800 },
+    });
     const page = await context.newPage();
     await signInInUi(page, maya);
     await page.goto(`/c/${direct.id}`);
@@ -31,7 +52,13 @@ test('main screens, light and dark, desktop and phone', async ({ browser, server
     await context.close();
   }
 
-  const phone = await browser.newContext({ baseURL: server.url, viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  const phone = await browser.newContext({
+    baseURL: server.url,
+    viewport: { width: 360, height: 740 },
+    isMobile: true,
+    hasTouch: true,
+    deviceScaleFactor: 2,
+  });
   const page = await phone.newPage();
   await signInInUi(page, maya);
   await expect(page.locator('.conversation-row')).toHaveCount(3);

@@ -19,7 +19,9 @@ async function seed(url: string, token: string, conversationId: string, count: n
       for (let n = start; n < Math.min(start + WINDOW, count + 1); n += 1) {
         // Some messages run to several lines, so rows differ in height.
         const content = n % 7 === 0 ? `Message #${n}\n${'A longer message that wraps. '.repeat(6)}` : `Message #${n}`;
-        batch.push(socket.timeout(30_000).emitWithAck('sendMessage', { conversationId, clientId: `seed-${n}`, content }));
+        batch.push(
+          socket.timeout(30_000).emitWithAck('sendMessage', { conversationId, clientId: `seed-${n}`, content }),
+        );
       }
       for (const ack of await Promise.all(batch)) if (!ack.ok) throw new Error(ack.error.message);
     }
@@ -32,7 +34,10 @@ test('10,000 messages scroll back page by page without losing the place', async 
   test.setTimeout(150_000);
   const alice = await registerAccount(server.url, 'alice', 'Alice Archer');
   const bob = await registerAccount(server.url, 'bob', 'Bob Baker');
-  const conversation = await apiCall<Conversation>(server.url, bob, 'POST', '/api/conversations', { type: 'direct', participantIds: [alice.id] });
+  const conversation = await apiCall<Conversation>(server.url, bob, 'POST', '/api/conversations', {
+    type: 'direct',
+    participantIds: [alice.id],
+  });
   const seedStarted = Date.now();
   await seed(server.url, bob.accessToken, conversation.id, TOTAL);
   test.info().annotations.push({ type: 'seed', description: `${TOTAL} messages in ${Date.now() - seedStarted} ms` });
@@ -67,16 +72,18 @@ test('10,000 messages scroll back page by page without losing the place', async 
     if (before.minSeq === 1) break;
     pages += 1;
     expect(pages, 'pages of 100 to hold 10,000 messages').toBeLessThanOrEqual(TOTAL / 100);
-    await page.waitForFunction(
-      ({ minSeq }) => {
-        const rows = document.querySelectorAll<HTMLElement>('[data-testid="message-list"] [data-seq]');
-        return [...rows].some((row) => Number(row.dataset.seq) < minSeq);
-      },
-      before,
-      { timeout: 10_000 },
-    ).catch((error: Error) => {
-      throw new Error(`page ${pages} (rows from ${before.minSeq}) did not load: ${error.message}`);
-    });
+    await page
+      .waitForFunction(
+        ({ minSeq }) => {
+          const rows = document.querySelectorAll<HTMLElement>('[data-testid="message-list"] [data-seq]');
+          return [...rows].some((row) => Number(row.dataset.seq) < minSeq);
+        },
+        before,
+        { timeout: 10_000 },
+      )
+      .catch((error: Error) => {
+        throw new Error(`page ${pages} (rows from ${before.minSeq}) did not load: ${error.message}`);
+      });
     const y = await list.evaluate(async (element, seq) => {
       await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
       return element.querySelector<HTMLElement>(`[data-seq="${seq}"] .bubble`)?.getBoundingClientRect().top ?? null;
@@ -85,21 +92,27 @@ test('10,000 messages scroll back page by page without losing the place', async 
     expect(Math.abs(y! - before.y), `row ${before.seq} moved after page ${pages}`).toBeLessThan(3);
     if (pages % 10 === 0) expect(await list.locator('.messages__row').count()).toBeLessThan(80);
   }
-  expect(pages, "older pages loaded by scrolling").toBeGreaterThan(90);
+  expect(pages, 'older pages loaded by scrolling').toBeGreaterThan(90);
   await expect(list.locator('[data-seq="1"]')).toBeVisible();
   expect(await list.locator('.messages__row').count()).toBeLessThan(80);
 
   // Back at the bottom, a new message keeps the view at the bottom.
   await list.evaluate((element) => element.scrollTo({ top: element.scrollHeight }));
   await expect(list.locator(`[data-seq="${TOTAL}"]`)).toBeInViewport();
-  await apiCall(server.url, bob, 'POST', `/api/conversations/${conversation.id}/messages`, { clientId: 'late', content: 'One more' });
+  await apiCall(server.url, bob, 'POST', `/api/conversations/${conversation.id}/messages`, {
+    clientId: 'late',
+    content: 'One more',
+  });
   await expect(list.locator(`[data-seq="${TOTAL + 1}"]`)).toBeInViewport();
 
   // Scrolled up, a new message does not pull the reader away.
   await list.evaluate((element) => element.scrollTo({ top: element.scrollHeight / 2 }));
   await page.waitForTimeout(200);
   const middle = await list.evaluate((element) => element.scrollTop);
-  await apiCall(server.url, bob, 'POST', `/api/conversations/${conversation.id}/messages`, { clientId: 'later', content: 'And another' });
+  await apiCall(server.url, bob, 'POST', `/api/conversations/${conversation.id}/messages`, {
+    clientId: 'later',
+    content: 'And another',
+  });
   await expect(page.locator('.conversation-row').first()).toContainText('And another');
   expect(Math.abs((await list.evaluate((element) => element.scrollTop)) - middle)).toBeLessThan(4);
 });

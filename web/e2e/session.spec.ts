@@ -3,14 +3,20 @@ import { expect, signUpInUi, test } from './fixtures';
 /** Makes the stored access token look due for a refresh, as if 15 minutes had passed. */
 async function expireAccessToken(page: import('@playwright/test').Page, refreshToken?: string): Promise<void> {
   await page.evaluate((replacement) => {
-    const session = JSON.parse(window.localStorage.getItem('parley.session')!) as { accessExpiresAt: number; refreshToken: string };
+    const session = JSON.parse(window.localStorage.getItem('parley.session')!) as {
+      accessExpiresAt: number;
+      refreshToken: string;
+    };
     session.accessExpiresAt = Date.now();
     if (replacement) session.refreshToken = replacement;
     window.localStorage.setItem('parley.session', JSON.stringify(session));
   }, refreshToken);
 }
 
-test('tabs share one refresh: the rotated token reaches every tab and the login survives', async ({ browser, server }) => {
+test('tabs share one refresh: the rotated token reaches every tab and the login survives', async ({
+  browser,
+  server,
+}) => {
   const context = await browser.newContext({ baseURL: server.url });
   const first = await context.newPage();
   await signUpInUi(first, 'tabs', 'Tab Tester');
@@ -29,12 +35,17 @@ test('tabs share one refresh: the rotated token reaches every tab and the login 
   expect(refreshes).toHaveLength(1);
 
   // Both tabs hold the same, still valid, pair: another refresh from either works.
-  const tokens = await Promise.all([first, second].map((page) => page.evaluate(() => window.localStorage.getItem('parley.session'))));
+  const tokens = await Promise.all(
+    [first, second].map((page) => page.evaluate(() => window.localStorage.getItem('parley.session'))),
+  );
   expect(tokens[0]).toBe(tokens[1]);
   await context.close();
 });
 
-test('a refused refresh ends the session with a clear message; signing out in one tab signs out the others', async ({ browser, server }) => {
+test('a refused refresh ends the session with a clear message; signing out in one tab signs out the others', async ({
+  browser,
+  server,
+}) => {
   const context = await browser.newContext({ baseURL: server.url });
   const page = await context.newPage();
   await signUpInUi(page, 'gone', 'Gone Soon');

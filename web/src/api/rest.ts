@@ -3,7 +3,16 @@
  * a 401 refreshes the session once and tries again.
  */
 import { RefreshRefused, type Session } from '../core/session';
-import type { AuthResult, Conversation, Message, MessagePage, OwnUser, Page, Participant, PublicUser } from '../core/types';
+import type {
+  AuthResult,
+  Conversation,
+  Message,
+  MessagePage,
+  OwnUser,
+  Page,
+  Participant,
+  PublicUser,
+} from '../core/types';
 
 export class ApiError extends Error {
   constructor(
@@ -49,7 +58,8 @@ export const publicApi = {
     if (response.status === 401) throw new RefreshRefused();
     return parse<AuthResult>(response);
   },
-  logout: (refreshToken: string) => send('POST', '/api/auth/logout', { refreshToken }, null).then((r) => parse<void>(r)),
+  logout: (refreshToken: string) =>
+    send('POST', '/api/auth/logout', { refreshToken }, null).then((r) => parse<void>(r)),
 };
 
 export type Api = ReturnType<typeof createApi>;
@@ -69,23 +79,33 @@ export function createApi(session: Session) {
   return {
     me: () => call<OwnUser>('GET', '/api/users/me'),
     updateMe: (body: { displayName?: string; avatarUrl?: string }) => call<OwnUser>('PATCH', '/api/users/me', body),
-    searchUsers: (query: string, limit = 20) => call<{ items: PublicUser[] }>('GET', `/api/users?query=${q(query)}&limit=${limit}`),
+    searchUsers: (query: string, limit = 20) =>
+      call<{ items: PublicUser[] }>('GET', `/api/users?query=${q(query)}&limit=${limit}`),
     getUser: (id: string) => call<PublicUser>('GET', `/api/users/${q(id)}`),
 
     listConversations: (before: string | null, limit = 50) =>
       call<Page<Conversation>>('GET', `/api/conversations?limit=${limit}${before ? `&before=${q(before)}` : ''}`),
     getConversation: (id: string) => call<Conversation>('GET', `/api/conversations/${q(id)}`),
-    createDirect: (otherId: string) => call<Conversation>('POST', '/api/conversations', { type: 'direct', participantIds: [otherId] }),
+    createDirect: (otherId: string) =>
+      call<Conversation>('POST', '/api/conversations', { type: 'direct', participantIds: [otherId] }),
     createGroup: (name: string, participantIds: string[]) =>
       call<Conversation>('POST', '/api/conversations', { type: 'group', name, participantIds }),
     renameGroup: (id: string, name: string) => call<Conversation>('PATCH', `/api/conversations/${q(id)}`, { name }),
     listParticipants: (id: string, after: string | null, limit = 100) =>
-      call<Page<Participant>>('GET', `/api/conversations/${q(id)}/participants?limit=${limit}${after ? `&after=${q(after)}` : ''}`),
-    addParticipants: (id: string, userIds: string[]) => call<Conversation>('POST', `/api/conversations/${q(id)}/participants`, { userIds }),
-    removeParticipant: (id: string, userId: string) => call<void>('DELETE', `/api/conversations/${q(id)}/participants/${q(userId)}`),
+      call<Page<Participant>>(
+        'GET',
+        `/api/conversations/${q(id)}/participants?limit=${limit}${after ? `&after=${q(after)}` : ''}`,
+      ),
+    addParticipants: (id: string, userIds: string[]) =>
+      call<Conversation>('POST', `/api/conversations/${q(id)}/participants`, { userIds }),
+    removeParticipant: (id: string, userId: string) =>
+      call<void>('DELETE', `/api/conversations/${q(id)}/participants/${q(userId)}`),
 
     olderMessages: (id: string, beforeSeq: number | null, limit = 100) =>
-      call<MessagePage>('GET', `/api/conversations/${q(id)}/messages?limit=${limit}${beforeSeq !== null ? `&before=${beforeSeq}` : ''}`),
+      call<MessagePage>(
+        'GET',
+        `/api/conversations/${q(id)}/messages?limit=${limit}${beforeSeq !== null ? `&before=${beforeSeq}` : ''}`,
+      ),
     newerMessages: (id: string, afterSeq: number, limit = 100) =>
       call<MessagePage>('GET', `/api/conversations/${q(id)}/messages?after=${afterSeq}&limit=${limit}`),
     postMessage: (id: string, clientId: string, content: string) =>

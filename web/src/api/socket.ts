@@ -74,7 +74,13 @@ export class ChatSocket implements RealtimeLink {
     });
 
     const events: (keyof ServerEvents)[] = [
-      'newMessage', 'messageEdited', 'messageDeleted', 'userTyping', 'readReceipt', 'presence', 'conversationUpdated',
+      'newMessage',
+      'messageEdited',
+      'messageDeleted',
+      'userTyping',
+      'readReceipt',
+      'presence',
+      'conversationUpdated',
     ];
     for (const event of events) this.socket.on(event, handlers[event] as (...args: unknown[]) => void);
   }

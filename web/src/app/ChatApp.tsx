@@ -1,9 +1,9 @@
-import { useEffect } from 'react';
+import { useEffect, useMemo } from 'react';
 import type { OwnUser } from '../core/types';
 import { ConnectionBar } from '../features/connection/ConnectionBar';
 import { ConversationList } from '../features/conversations/ConversationList';
 import { ConversationView } from '../features/messages/ConversationView';
-import { ChatContext } from './chatContext';
+import { ChatContext, useChat } from './chatContext';
 import { useConversationRoute } from './route';
 import { useChatSetup } from './useChatSetup';
 
@@ -11,14 +11,11 @@ export function ChatApp({ me }: { me: OwnUser }) {
   const client = useChatSetup(me);
   const conversationId = useConversationRoute();
 
-  useEffect(() => {
-    document.title = 'Parley';
-  }, []);
-
   if (!client) return <div className="splash" aria-busy="true" />;
   return (
     <ChatContext.Provider value={client}>
       <div className={`shell ${conversationId ? 'shell--conversation' : 'shell--list'}`}>
+        <UnreadTitle />
         <ConnectionBar />
         <div className="panes">
           <aside className="pane pane--list" aria-label="Conversations">
@@ -38,4 +35,20 @@ export function ChatApp({ me }: { me: OwnUser }) {
       </div>
     </ChatContext.Provider>
   );
+}
+
+/** "(3) Parley" while conversations have unread messages. */
+function UnreadTitle() {
+  const conversations = useChat((state) => state.conversations);
+  const unread = useMemo(
+    () => Object.values(conversations).reduce((sum, c) => sum + c.unreadCount, 0),
+    [conversations],
+  );
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
+    return () => {
+      document.title = 'Parley';
+    };
+  }, [unread]);
+  return null;
 }

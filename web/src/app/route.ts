@@ -15,13 +15,10 @@ export function currentConversationId(): string | null {
 }
 
 export function useConversationRoute(): string | null {
-  return useSyncExternalStore(
-    (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    currentConversationId,
-  );
+  return useSyncExternalStore((listener) => {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }, currentConversationId);
 }
 
 export function navigate(conversationId: string | null, options: { replace?: boolean } = {}): void {

@@ -17,7 +17,8 @@ function browserLocks(): Locks | null {
   if (!locks) return null;
   return {
     // The DOM typing wraps the callback's promise once more; at run time it resolves to the callback's value.
-    request: <T,>(name: string, callback: () => Promise<T>) => locks.request(name, { mode: 'exclusive' }, callback) as unknown as Promise<T>,
+    request: <T>(name: string, callback: () => Promise<T>) =>
+      locks.request(name, { mode: 'exclusive' }, callback) as unknown as Promise<T>,
   };
 }
 

@@ -4,12 +4,25 @@ import { BOB, ME, conversation, message, participant } from '../test/factories';
 import { ChatClient, type ChatApi, type ChatLink } from './chatClient';
 import type { Ack, Message, MessagePage, OwnUser } from './types';
 
-const me: OwnUser = { id: ME, username: 'me', displayName: 'Me', email: 'me@example.com', avatarUrl: null, createdAt: '', updatedAt: '' };
+const me: OwnUser = {
+  id: ME,
+  username: 'me',
+  displayName: 'Me',
+  email: 'me@example.com',
+  avatarUrl: null,
+  createdAt: '',
+  updatedAt: '',
+};
 
 /** The server as the client sees it: one conversation whose history the test controls. */
 function setUp(history: Message[]) {
   const clock = new FakeClock();
-  const server = { history, connected: true, syncCalls: [] as number[], sent: [] as { clientId: string; content: string }[] };
+  const server = {
+    history,
+    connected: true,
+    syncCalls: [] as number[],
+    sent: [] as { clientId: string; content: string }[],
+  };
   // The user has read up to seq 3; the server counts the rest as unread.
   const current = () =>
     conversation({
@@ -42,11 +55,20 @@ function setUp(history: Message[]) {
         return { ok: true, data: { items: above.slice(0, limit), hasMore: above.length > limit } as T };
       }
       if (event === 'sendMessage') {
-        const { clientId, content, conversationId } = payload as { clientId: string; content: string; conversationId: string };
+        const { clientId, content, conversationId } = payload as {
+          clientId: string;
+          content: string;
+          conversationId: string;
+        };
         const existing = server.history.find((m) => m.senderId === ME && m.clientId === clientId);
         if (existing) return { ok: true, data: existing as T };
         server.sent.push({ clientId, content });
-        const stored = message((server.history.at(-1)?.seq ?? 0) + 1, { senderId: ME, clientId, content, conversationId });
+        const stored = message((server.history.at(-1)?.seq ?? 0) + 1, {
+          senderId: ME,
+          clientId,
+          content,
+          conversationId,
+        });
         server.history.push(stored);
         return { ok: true, data: stored as T };
       }
@@ -80,7 +102,9 @@ describe('ChatClient catch-up', () => {
     const before = client.getState();
     client.receiveMessage(message(6));
     expect(seqs(client)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(client.getState().conversations['conversation-1']?.unreadCount).toBe(before.conversations['conversation-1']?.unreadCount);
+    expect(client.getState().conversations['conversation-1']?.unreadCount).toBe(
+      before.conversations['conversation-1']?.unreadCount,
+    );
   });
 
   it('fills a hole when a live message jumps ahead', async () => {
@@ -110,7 +134,9 @@ describe('ChatClient catch-up', () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(server.sent.map((s) => s.content)).toEqual(['while offline']);
     expect(client.getState().outbox['conversation-1'] ?? []).toEqual([]);
-    expect(client.getState().timelines['conversation-1']?.messages.filter((m) => m.content === 'while offline')).toHaveLength(1);
+    expect(
+      client.getState().timelines['conversation-1']?.messages.filter((m) => m.content === 'while offline'),
+    ).toHaveLength(1);
   });
 
   it('forgets a conversation the user was removed from', async () => {

@@ -16,9 +16,31 @@ import { newClientId } from './ids';
 import { Outbox, type OutboxItem } from './outbox';
 import { ReadMarker } from './readMarker';
 import type { ConnectionState } from './reconnect';
-import { applyDeletion, emptyTimeline, findBySeq, gapBefore, mergeMessages, prependPage, type Timeline } from './timeline';
+import {
+  applyDeletion,
+  emptyTimeline,
+  findBySeq,
+  gapBefore,
+  mergeMessages,
+  prependPage,
+  type Timeline,
+} from './timeline';
 import { TypingSender, TypingTracker } from './typing';
-import type { Ack, Conversation, Message, MessageDeleted, MessagePage, OwnUser, Page, Participant, Presence, PresenceEvent, PublicUser, ReadReceipt, UserTyping } from './types';
+import type {
+  Ack,
+  Conversation,
+  Message,
+  MessageDeleted,
+  MessagePage,
+  OwnUser,
+  Page,
+  Participant,
+  Presence,
+  PresenceEvent,
+  PublicUser,
+  ReadReceipt,
+  UserTyping,
+} from './types';
 import { applyDeletedMessage, applyEditedMessage, applyNewMessage, applyReadReceipt, myLastReadSeq } from './unread';
 
 export interface PresenceInfo {
@@ -167,7 +189,8 @@ export class ChatClient {
     for (const [id, held] of Object.entries(this.state.conversations)) conversations[id] = held;
     for (const conversation of loaded) conversations[conversation.id] = conversation;
     this.set({ conversations, conversationsLoaded: true, presence: this.presenceFrom(loaded, true) });
-    for (const conversation of loaded) this.readMarker(conversation.id).known(myLastReadSeq(conversation, this.state.me.id));
+    for (const conversation of loaded)
+      this.readMarker(conversation.id).known(myLastReadSeq(conversation, this.state.me.id));
   }
 
   private presenceFrom(conversations: readonly Conversation[], overwrite: boolean): Record<string, PresenceInfo> {
@@ -282,7 +305,8 @@ export class ChatClient {
     let sender = this.typingSenders.get(conversationId);
     if (!sender) {
       sender = new TypingSender(this.deps.clock, (isTyping) => {
-        if (this.deps.link.connected) this.deps.link.request('typing', { conversationId, isTyping }).catch(() => undefined);
+        if (this.deps.link.connected)
+          this.deps.link.request('typing', { conversationId, isTyping }).catch(() => undefined);
       });
       this.typingSenders.set(conversationId, sender);
     }
@@ -309,7 +333,12 @@ export class ChatClient {
       marker = new ReadMarker(async (seq) => {
         const ack = await this.deps.link.request<{ lastReadSeq: number }>('markRead', { conversationId, seq });
         if (!ack.ok) throw new Error(ack.error.code);
-        this.readReceipt({ conversationId, userId: this.state.me.id, seq: ack.data.lastReadSeq, readAt: new Date(this.deps.clock.now()).toISOString() });
+        this.readReceipt({
+          conversationId,
+          userId: this.state.me.id,
+          seq: ack.data.lastReadSeq,
+          readAt: new Date(this.deps.clock.now()).toISOString(),
+        });
       });
       this.readMarkers.set(conversationId, marker);
     }
@@ -439,7 +468,12 @@ export class ChatClient {
   };
 
   presenceChanged = (presence: PresenceEvent): void => {
-    this.set({ presence: { ...this.state.presence, [presence.userId]: { status: presence.status, lastSeenAt: presence.lastSeenAt } } });
+    this.set({
+      presence: {
+        ...this.state.presence,
+        [presence.userId]: { status: presence.status, lastSeenAt: presence.lastSeenAt },
+      },
+    });
   };
 
   conversationUpdated = (update: Omit<Conversation, 'unreadCount'>): void => {
@@ -456,6 +490,10 @@ export class ChatClient {
     }
     const held = this.state.conversations[update.id];
     // An update carries no unread count; a conversation new to this client starts with none.
-    this.adoptConversation({ ...update, unreadCount: held?.unreadCount ?? 0, lastMessage: update.lastMessage ?? held?.lastMessage ?? null });
+    this.adoptConversation({
+      ...update,
+      unreadCount: held?.unreadCount ?? 0,
+      lastMessage: update.lastMessage ?? held?.lastMessage ?? null,
+    });
   };
 }

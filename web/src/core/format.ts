@@ -14,7 +14,12 @@ export function dayLabel(iso: string, now: Date = new Date()): string {
   if (days === 0) return 'Today';
   if (days === 1) return 'Yesterday';
   const sameYear = date.getFullYear() === now.getFullYear();
-  return date.toLocaleDateString(undefined, { weekday: days < 7 ? 'long' : undefined, day: 'numeric', month: 'long', year: sameYear ? undefined : 'numeric' });
+  return date.toLocaleDateString(undefined, {
+    weekday: days < 7 ? 'long' : undefined,
+    day: 'numeric',
+    month: 'long',
+    year: sameYear ? undefined : 'numeric',
+  });
 }
 
 export function timeLabel(iso: string): string {
@@ -51,7 +56,12 @@ export function conversationTitle(conversation: Conversation, meId: string): str
 export function initials(name: string): string {
   const words = name.trim().split(/\s+/u).filter(Boolean);
   const letters = words.length > 1 ? [words[0]!, words.at(-1)!] : words;
-  return letters.map((word) => [...word][0] ?? '').join('').toUpperCase() || '?';
+  return (
+    letters
+      .map((word) => [...word][0] ?? '')
+      .join('')
+      .toUpperCase() || '?'
+  );
 }
 
 /** "Ana is typing", "Ana and Ben are typing", "Ana, Ben and 2 others are typing". */

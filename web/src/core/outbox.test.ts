@@ -22,7 +22,12 @@ function setUp({ connected = true } = {}) {
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 function stored(payload: SendPayload, seq = 1): Message {
-  return message(seq, { conversationId: payload.conversationId, clientId: payload.clientId, content: payload.content, senderId: 'user-me' });
+  return message(seq, {
+    conversationId: payload.conversationId,
+    clientId: payload.clientId,
+    content: payload.content,
+    senderId: 'user-me',
+  });
 }
 
 describe('Outbox', () => {

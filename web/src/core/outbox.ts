@@ -122,7 +122,10 @@ export class Outbox {
     this.endAttempt(clientId);
     const attempt: Attempt = {
       id: this.nextAttemptId++,
-      timer: this.deps.clock.setTimeout(() => this.fail(clientId, attempt.id, null), this.deps.failedAfterMs ?? FAILED_AFTER_MS),
+      timer: this.deps.clock.setTimeout(
+        () => this.fail(clientId, attempt.id, null),
+        this.deps.failedAfterMs ?? FAILED_AFTER_MS,
+      ),
     };
     this.attempts.set(clientId, attempt);
     if (this.deps.isConnected()) this.transmit(clientId, attempt.id);
@@ -149,7 +152,8 @@ export class Outbox {
     if (ack.error.code === 'rate_limited') {
       const waitMs = Math.max(1, ack.error.retryAfter ?? 1) * 1000;
       this.deps.clock.setTimeout(() => {
-        if (this.attempts.get(clientId)?.id === attemptId && this.deps.isConnected()) this.transmit(clientId, attemptId);
+        if (this.attempts.get(clientId)?.id === attemptId && this.deps.isConnected())
+          this.transmit(clientId, attemptId);
       }, waitMs);
       return;
     }

@@ -5,7 +5,11 @@
 import type { Message, Participant } from './types';
 
 /** Direct conversations: whether the other person has read the user's last message. */
-export function seenByOther(messages: readonly Message[], meId: string, other: Participant | undefined): Message | null {
+export function seenByOther(
+  messages: readonly Message[],
+  meId: string,
+  other: Participant | undefined,
+): Message | null {
   if (!other) return null;
   for (let i = messages.length - 1; i >= 0; i -= 1) {
     const message = messages[i]!;
@@ -16,7 +20,11 @@ export function seenByOther(messages: readonly Message[], meId: string, other: P
 }
 
 /** Groups: the other participants grouped by the seq of the message they have read up to. */
-export function readersBySeq(messages: readonly Message[], participants: readonly Participant[], meId: string): Map<number, Participant[]> {
+export function readersBySeq(
+  messages: readonly Message[],
+  participants: readonly Participant[],
+  meId: string,
+): Map<number, Participant[]> {
   const result = new Map<number, Participant[]>();
   if (messages.length === 0) return result;
   const firstSeq = messages[0]!.seq;

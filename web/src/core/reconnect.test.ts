@@ -19,7 +19,12 @@ function setUp() {
   const clock = new FakeClock();
   const states: ConnectionState[] = [];
   let attempts = 0;
-  const reconnector = new Reconnector(clock, () => (attempts += 1), (state) => states.push(state), () => 0.5);
+  const reconnector = new Reconnector(
+    clock,
+    () => (attempts += 1),
+    (state) => states.push(state),
+    () => 0.5,
+  );
   return { clock, states, reconnector, attempts: () => attempts };
 }
 
@@ -89,21 +94,29 @@ describe('Reconnector', () => {
 describe('catchUp', () => {
   it('pages through sync from the last seq held until the server has no more', async () => {
     const calls: number[] = [];
-    const result = await catchUp(async (_id, afterSeq) => {
-      calls.push(afterSeq);
-      const items = afterSeq < 200 ? [message(afterSeq + 1), message(afterSeq + 100)] : [message(afterSeq + 1)];
-      return { items, hasMore: afterSeq < 200 };
-    }, 'conversation-1', 0);
+    const result = await catchUp(
+      async (_id, afterSeq) => {
+        calls.push(afterSeq);
+        const items = afterSeq < 200 ? [message(afterSeq + 1), message(afterSeq + 100)] : [message(afterSeq + 1)];
+        return { items, hasMore: afterSeq < 200 };
+      },
+      'conversation-1',
+      0,
+    );
     expect(calls).toEqual([0, 100, 200]);
     expect(result.kind === 'caughtUp' && result.messages.map((m) => m.seq)).toEqual([1, 100, 101, 200, 201]);
   });
 
   it('gives up paging when too far behind, so the caller reloads the newest page', async () => {
     let calls = 0;
-    const result = await catchUp(async (_id, afterSeq) => {
-      calls += 1;
-      return { items: [message(afterSeq + 1)], hasMore: true };
-    }, 'conversation-1', 0);
+    const result = await catchUp(
+      async (_id, afterSeq) => {
+        calls += 1;
+        return { items: [message(afterSeq + 1)], hasMore: true };
+      },
+      'conversation-1',
+      0,
+    );
     expect(result.kind).toBe('tooFarBehind');
     expect(calls).toBe(MAX_SYNC_PAGES);
   });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../test/fakeClock';
-import { REFRESH_MARGIN_MS, RefreshRefused, Session, STORAGE_KEY, type EndReason, type KeyValueStore, type Locks } from './session';
+import {
+  REFRESH_MARGIN_MS,
+  RefreshRefused,
+  Session,
+  STORAGE_KEY,
+  type EndReason,
+  type KeyValueStore,
+  type Locks,
+} from './session';
 import type { AuthResult } from './types';
 
 class MemoryStore implements KeyValueStore {
@@ -22,7 +30,10 @@ function sharedLock(): Locks {
   return {
     request<T>(_name: string, callback: () => Promise<T>): Promise<T> {
       const run = queue.then(callback);
-      queue = run.then(() => undefined, () => undefined);
+      queue = run.then(
+        () => undefined,
+        () => undefined,
+      );
       return run;
     },
   };
@@ -32,7 +43,15 @@ let tokenCounter = 0;
 function auth(expiresIn = 900): AuthResult {
   tokenCounter += 1;
   return {
-    user: { id: 'u1', username: 'me', displayName: 'Me', email: 'me@example.com', avatarUrl: null, createdAt: '', updatedAt: '' },
+    user: {
+      id: 'u1',
+      username: 'me',
+      displayName: 'Me',
+      email: 'me@example.com',
+      avatarUrl: null,
+      createdAt: '',
+      updatedAt: '',
+    },
     accessToken: `access-${tokenCounter}`,
     refreshToken: `refresh-${tokenCounter}`,
     expiresIn,
@@ -41,7 +60,13 @@ function auth(expiresIn = 900): AuthResult {
 
 function tab(storage: KeyValueStore, locks: Locks, clock: FakeClock, refresh: (token: string) => Promise<AuthResult>) {
   const ended: (EndReason | null)[] = [];
-  const session = new Session({ clock, storage, locks, refresh, onChange: (value, reason) => !value && ended.push(reason) });
+  const session = new Session({
+    clock,
+    storage,
+    locks,
+    refresh,
+    onChange: (value, reason) => !value && ended.push(reason),
+  });
   return { session, ended };
 }
 

@@ -165,10 +165,13 @@ export class Session {
     this.timer = null;
     if (!this.current) return;
     const dueIn = delayMs ?? this.current.accessExpiresAt - REFRESH_MARGIN_MS - this.deps.clock.now();
-    this.timer = this.deps.clock.setTimeout(() => {
-      this.timer = null;
-      this.refresh().catch(() => undefined);
-    }, Math.max(0, dueIn));
+    this.timer = this.deps.clock.setTimeout(
+      () => {
+        this.timer = null;
+        this.refresh().catch(() => undefined);
+      },
+      Math.max(0, dueIn),
+    );
   }
 
   private read(): StoredSession | null {

@@ -20,7 +20,11 @@ describe('timeline', () => {
   });
 
   it('keeps the newest version of a message: an edit replaces, a stale copy does not', () => {
-    const held = prependPage(emptyTimeline, [message(1, { editedAt: '2026-12-04T12:05:00.000Z', content: 'new' })], false);
+    const held = prependPage(
+      emptyTimeline,
+      [message(1, { editedAt: '2026-12-04T12:05:00.000Z', content: 'new' })],
+      false,
+    );
     expect(mergeMessages(held, [message(1, { content: 'old' })])).toBe(held);
     const deleted = mergeMessages(held, [message(1, { content: '', deletedAt: '2026-12-04T12:06:00.000Z' })]);
     expect(deleted.messages[0]?.deletedAt).not.toBeNull();
@@ -29,7 +33,12 @@ describe('timeline', () => {
 
   it('applies a deletion to the held copy and ignores unknown seqs', () => {
     const held = prependPage(emptyTimeline, [message(2), message(1)], false);
-    const deleted = applyDeletion(held, { id: 'message-2', conversationId: 'conversation-1', seq: 2, deletedAt: '2026-12-04T12:10:00.000Z' });
+    const deleted = applyDeletion(held, {
+      id: 'message-2',
+      conversationId: 'conversation-1',
+      seq: 2,
+      deletedAt: '2026-12-04T12:10:00.000Z',
+    });
     expect(deleted.messages[1]).toMatchObject({ content: '', deletedAt: '2026-12-04T12:10:00.000Z' });
     expect(applyDeletion(deleted, { id: 'x', conversationId: 'conversation-1', seq: 9, deletedAt: 'x' })).toBe(deleted);
   });

@@ -94,7 +94,8 @@ export class TypingTracker {
     if (this.sweepTimer !== null) this.clock.clearTimeout(this.sweepTimer);
     this.sweepTimer = null;
     let nextExpiry = Infinity;
-    for (const users of this.states.values()) for (const expiresAt of users.values()) nextExpiry = Math.min(nextExpiry, expiresAt);
+    for (const users of this.states.values())
+      for (const expiresAt of users.values()) nextExpiry = Math.min(nextExpiry, expiresAt);
     if (nextExpiry === Infinity) return;
     this.sweepTimer = this.clock.setTimeout(() => this.sweep(), Math.max(0, nextExpiry - this.clock.now()));
   }

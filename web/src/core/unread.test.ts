@@ -23,13 +23,22 @@ describe('unread rules', () => {
   });
 
   it("moves the sender's marker to what they sent", () => {
-    const held = applyNewMessage(conversation({ participants: [participant(ME, 0), participant(BOB, 0)] }), message(1), ME);
+    const held = applyNewMessage(
+      conversation({ participants: [participant(ME, 0), participant(BOB, 0)] }),
+      message(1),
+      ME,
+    );
     expect(held.participants.find((p) => p.id === BOB)?.lastReadSeq).toBe(1);
   });
 
   it('uncounts a deleted unread message, and asks when the sender is unknown', () => {
     const held = conversation({ lastSeq: 3, unreadCount: 2, participants: [participant(ME, 1), participant(BOB, 3)] });
-    const deletion = { id: 'message-3', conversationId: 'conversation-1', seq: 3, deletedAt: '2026-12-04T13:00:00.000Z' };
+    const deletion = {
+      id: 'message-3',
+      conversationId: 'conversation-1',
+      seq: 3,
+      deletedAt: '2026-12-04T13:00:00.000Z',
+    };
     expect(applyDeletedMessage(held, deletion, message(3), ME)?.unreadCount).toBe(1);
     expect(applyDeletedMessage(held, deletion, message(3, { senderId: ME }), ME)?.unreadCount).toBe(2);
     expect(applyDeletedMessage(held, deletion, undefined, ME)).toBeNull();
@@ -46,7 +55,7 @@ describe('unread rules', () => {
     expect(applyReadReceipt(held, { userId: ME, seq: 2, readAt: 'now' }, ME, [message(4), message(5)])).toBeNull();
   });
 
-  it("only moves read markers forward", () => {
+  it('only moves read markers forward', () => {
     const held = conversation({ participants: [participant(ME, 0), participant(BOB, 7)] });
     expect(applyReadReceipt(held, { userId: BOB, seq: 3, readAt: 'now' }, ME, [])).toBe(held);
   });
@@ -73,7 +82,11 @@ describe('receipts', () => {
 
   it('places each group reader at the newest held message they have read', () => {
     const messages = [message(10, { senderId: ME }), message(11, { senderId: ME }), message(13, { senderId: ME })];
-    const readers = readersBySeq(messages, [participant(ME, 13), participant(BOB, 12), participant(CAROL, 13), participant('user-dan', 4)], ME);
+    const readers = readersBySeq(
+      messages,
+      [participant(ME, 13), participant(BOB, 12), participant(CAROL, 13), participant('user-dan', 4)],
+      ME,
+    );
     expect(readers.get(11)?.map((p) => p.id)).toEqual([BOB]);
     expect(readers.get(13)?.map((p) => p.id)).toEqual([CAROL]);
     expect(readers.size).toBe(2);

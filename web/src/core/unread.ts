@@ -44,7 +44,10 @@ export function applyDeletedMessage(
 ): Conversation | null {
   let next = conversation;
   if (conversation.lastMessage?.seq === deleted.seq) {
-    next = { ...next, lastMessage: { ...conversation.lastMessage, content: '', metadata: {}, deletedAt: deleted.deletedAt } };
+    next = {
+      ...next,
+      lastMessage: { ...conversation.lastMessage, content: '', metadata: {}, deletedAt: deleted.deletedAt },
+    };
   }
   if (deleted.seq <= myLastReadSeq(conversation, meId)) return next;
   if (!held) return null;

@@ -9,9 +9,23 @@ function hue(id: string): number {
   return hash % 360;
 }
 
-export function Avatar({ id, name, size = 40, presence }: { id: string; name: string; size?: number; presence?: Presence }) {
+export function Avatar({
+  id,
+  name,
+  size = 40,
+  presence,
+}: {
+  id: string;
+  name: string;
+  size?: number;
+  presence?: Presence;
+}) {
   return (
-    <span className="avatar" style={{ width: size, height: size, fontSize: size * 0.4, ['--avatar-hue' as string]: hue(id) }} aria-hidden="true">
+    <span
+      className="avatar"
+      style={{ width: size, height: size, fontSize: size * 0.4, ['--avatar-hue' as string]: hue(id) }}
+      aria-hidden="true"
+    >
       {initials(name)}
       {presence && <PresenceDot presence={presence} />}
     </span>

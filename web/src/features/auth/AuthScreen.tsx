@@ -51,17 +51,37 @@ export function AuthScreen({ endReason }: { endReason: EndReason | null }) {
         )}
         <label className="field">
           <span>{signingUp ? 'Username' : 'Username or email'}</span>
-          <input name="username" autoComplete="username" required value={username} onChange={(e) => setUsername(e.target.value)} autoFocus />
+          <input
+            name="username"
+            autoComplete="username"
+            required
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+            autoFocus
+          />
         </label>
         {signingUp && (
           <>
             <label className="field">
               <span>Email</span>
-              <input name="email" type="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
+              <input
+                name="email"
+                type="email"
+                autoComplete="email"
+                required
+                value={email}
+                onChange={(e) => setEmail(e.target.value)}
+              />
             </label>
             <label className="field">
               <span>Display name (optional)</span>
-              <input name="displayName" autoComplete="name" value={displayName} onChange={(e) => setDisplayName(e.target.value)} maxLength={64} />
+              <input
+                name="displayName"
+                autoComplete="name"
+                value={displayName}
+                onChange={(e) => setDisplayName(e.target.value)}
+                maxLength={64}
+              />
             </label>
           </>
         )}

@@ -7,7 +7,8 @@ export function ConnectionBar() {
   const client = useChatClient();
   const now = useNow(connection.nextRetryAt !== null);
 
-  const seconds = connection.nextRetryAt === null ? null : Math.max(0, Math.ceil((connection.nextRetryAt - now) / 1000));
+  const seconds =
+    connection.nextRetryAt === null ? null : Math.max(0, Math.ceil((connection.nextRetryAt - now) / 1000));
   let text: string;
   switch (connection.status) {
     case 'connected':
@@ -24,7 +25,12 @@ export function ConnectionBar() {
       break;
   }
   return (
-    <div className={`connection connection--${connection.status}`} role="status" aria-live="polite" data-status={connection.status}>
+    <div
+      className={`connection connection--${connection.status}`}
+      role="status"
+      aria-live="polite"
+      data-status={connection.status}
+    >
       <span className="connection__dot" aria-hidden="true" />
       <span className={connection.status === 'connected' ? 'visually-hidden' : 'connection__text'}>{text}</span>
       {connection.nextRetryAt !== null && (

@@ -22,7 +22,14 @@ export function ConversationList({ selectedId }: { selectedId: string | null }) 
           <span className="sidebar__name">{me.displayName}</span>
           <span className="sidebar__username">@{me.username}</span>
         </div>
-        <button type="button" className="icon-button" onClick={() => setComposing((open) => !open)} aria-expanded={composing} aria-label="New conversation" title="New conversation">
+        <button
+          type="button"
+          className="icon-button"
+          onClick={() => setComposing((open) => !open)}
+          aria-expanded={composing}
+          aria-label="New conversation"
+          title="New conversation"
+        >
           <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
             <path d="M12 5v14M5 12h14" stroke="currentColor" strokeWidth="2" strokeLinecap="round" fill="none" />
           </svg>
@@ -41,7 +48,9 @@ export function ConversationList({ selectedId }: { selectedId: string | null }) 
       )}
       <nav className="conversation-list" aria-label="Conversation list">
         {!loaded && <p className="muted list-note">Loading conversations…</p>}
-        {loaded && sorted.length === 0 && <p className="muted list-note">No conversations yet. Start one with the + button.</p>}
+        {loaded && sorted.length === 0 && (
+          <p className="muted list-note">No conversations yet. Start one with the + button.</p>
+        )}
         <ul>
           {sorted.map((conversation) => (
             <li key={conversation.id}>

@@ -7,7 +7,7 @@ import { Avatar } from '../../ui/Avatar';
 export function ConversationRow({ conversation, selected }: { conversation: Conversation; selected: boolean }) {
   const meId = useChat((state) => state.me.id);
   const other = conversation.type === 'direct' ? otherParticipant(conversation, meId) : undefined;
-  const presence = useChat((state) => (other ? state.presence[other.id]?.status ?? other.presence : undefined));
+  const presence = useChat((state) => (other ? (state.presence[other.id]?.status ?? other.presence) : undefined));
   const typing = useChat((state) => (state.typing[conversation.id]?.length ?? 0) > 0);
   const title = conversationTitle(conversation, meId);
   const unread = conversation.unreadCount;
@@ -53,7 +53,12 @@ function preview(conversation: Conversation, meId: string): string {
   const message = conversation.lastMessage;
   if (!message) return conversation.type === 'group' ? `${conversation.participantCount} people` : 'Say hello';
   if (message.deletedAt) return 'Message deleted';
-  const sender = message.senderId === meId ? 'You: ' : conversation.type === 'group' ? `${firstName(conversation, message.senderId)}: ` : '';
+  const sender =
+    message.senderId === meId
+      ? 'You: '
+      : conversation.type === 'group'
+        ? `${firstName(conversation, message.senderId)}: `
+        : '';
   return sender + message.content.replace(/\s+/gu, ' ').slice(0, 140);
 }
 

@@ -70,7 +70,12 @@ export function GroupDetails({ conversation, onClose }: { conversation: Conversa
       <ul className="members">
         {conversation.participants.map((participant) => (
           <li key={participant.id} className="member">
-            <Avatar id={participant.id} name={participant.displayName} size={28} presence={presence[participant.id]?.status ?? participant.presence} />
+            <Avatar
+              id={participant.id}
+              name={participant.displayName}
+              size={28}
+              presence={presence[participant.id]?.status ?? participant.presence}
+            />
             <span className="member__name" dir="auto">
               {participant.displayName}
               {participant.id === meId && <span className="muted"> (you)</span>}
@@ -99,7 +104,13 @@ export function GroupDetails({ conversation, onClose }: { conversation: Conversa
               label="Add people"
               excludeIds={conversation.participants.map((p) => p.id)}
               selected={adding}
-              onToggle={(user) => setAdding((current) => (current?.some((p) => p.id === user.id) ? current.filter((p) => p.id !== user.id) : [...(current ?? []), user]))}
+              onToggle={(user) =>
+                setAdding((current) =>
+                  current?.some((p) => p.id === user.id)
+                    ? current.filter((p) => p.id !== user.id)
+                    : [...(current ?? []), user],
+                )
+              }
             />
             <div className="details__buttons">
               <button type="button" className="button button--quiet" onClick={() => setAdding(null)}>
@@ -111,7 +122,10 @@ export function GroupDetails({ conversation, onClose }: { conversation: Conversa
                 disabled={adding.length === 0}
                 onClick={() =>
                   void run(async () => {
-                    await client.addPeople(conversation.id, adding.map((p) => p.id));
+                    await client.addPeople(
+                      conversation.id,
+                      adding.map((p) => p.id),
+                    );
                     setAdding(null);
                   })
                 }

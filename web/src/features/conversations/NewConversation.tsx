@@ -29,7 +29,12 @@ export function NewConversation({ onDone }: { onDone: (conversationId: string | 
   function createGroup(event: FormEvent) {
     event.preventDefault();
     if (!name.trim() || people.length === 0) return;
-    void run(() => client.createGroup(name.trim(), people.map((p) => p.id)));
+    void run(() =>
+      client.createGroup(
+        name.trim(),
+        people.map((p) => p.id),
+      ),
+    );
   }
 
   return (
@@ -53,14 +58,30 @@ export function NewConversation({ onDone }: { onDone: (conversationId: string | 
         <form onSubmit={createGroup} className="panel__form">
           <label className="field">
             <span>Group name</span>
-            <input className="input" value={name} onChange={(e) => setName(e.target.value)} maxLength={100} required />
+            <input
+              className="input"
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              maxLength={100}
+              required
+              autoFocus
+            />
           </label>
           <UserPicker
             label="Add people"
+            autoFocus={false}
             selected={people}
-            onToggle={(user) => setPeople((current) => (current.some((p) => p.id === user.id) ? current.filter((p) => p.id !== user.id) : [...current, user]))}
+            onToggle={(user) =>
+              setPeople((current) =>
+                current.some((p) => p.id === user.id) ? current.filter((p) => p.id !== user.id) : [...current, user],
+              )
+            }
           />
-          <button type="submit" className="button button--primary" disabled={busy || !name.trim() || people.length === 0}>
+          <button
+            type="submit"
+            className="button button--primary"
+            disabled={busy || !name.trim() || people.length === 0}
+          >
             Create group
           </button>
         </form>

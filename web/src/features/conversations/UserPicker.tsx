@@ -10,8 +10,10 @@ export function UserPicker({
   selected,
   onPick,
   onToggle,
+  autoFocus = true,
 }: {
   label: string;
+  autoFocus?: boolean;
   excludeIds?: readonly string[];
   selected?: readonly PublicUser[];
   onPick?: (user: PublicUser) => void;
@@ -27,12 +29,26 @@ export function UserPicker({
       <label htmlFor={inputId} className="field__label">
         {label}
       </label>
-      <input id={inputId} type="search" className="input" placeholder="Search by name" value={query} onChange={(e) => setQuery(e.target.value)} autoFocus autoComplete="off" />
+      <input
+        id={inputId}
+        type="search"
+        className="input"
+        placeholder="Search by name"
+        value={query}
+        onChange={(e) => setQuery(e.target.value)}
+        autoFocus={autoFocus}
+        autoComplete="off"
+      />
       {selected && selected.length > 0 && (
         <ul className="chips" aria-label="Selected people">
           {selected.map((user) => (
             <li key={user.id}>
-              <button type="button" className="chip" onClick={() => onToggle?.(user)} aria-label={`Remove ${user.displayName}`}>
+              <button
+                type="button"
+                className="chip"
+                onClick={() => onToggle?.(user)}
+                aria-label={`Remove ${user.displayName}`}
+              >
                 {user.displayName} <span aria-hidden="true">×</span>
               </button>
             </li>

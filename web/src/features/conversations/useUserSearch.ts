@@ -19,10 +19,13 @@ export function useUserSearch(query: string): { results: PublicUser[]; searching
     let cancelled = false;
     setSearching(true);
     const timer = window.setTimeout(() => {
-      client.searchUsers(trimmed).then(
-        (page) => !cancelled && setResults(page.items),
-        () => !cancelled && setResults([]),
-      ).finally(() => !cancelled && setSearching(false));
+      client
+        .searchUsers(trimmed)
+        .then(
+          (page) => !cancelled && setResults(page.items),
+          () => !cancelled && setResults([]),
+        )
+        .finally(() => !cancelled && setSearching(false));
     }, SEARCH_DEBOUNCE_MS);
     return () => {
       cancelled = true;

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useReducer, useState } from 'react';
 import { useChat, useChatClient } from '../../app/chatContext';
 import { navigate } from '../../app/route';
 import { conversationTitle, lastSeenLabel, otherParticipant } from '../../core/format';
@@ -23,6 +23,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
 
   const other = conversation?.type === 'direct' ? otherParticipant(conversation, meId) : undefined;
   const presence = useChat((state) => (other ? state.presence[other.id] : undefined));
+  useMinuteTick(presence?.status === 'offline');
 
   if (!conversation) {
     return (
@@ -48,9 +49,21 @@ export function ConversationView({ conversationId }: { conversationId: string })
   return (
     <section className="conversation" aria-label={title}>
       <header className="conversation__header">
-        <button type="button" className="icon-button conversation__back" onClick={() => navigate(null)} aria-label="Back to conversations">
+        <button
+          type="button"
+          className="icon-button conversation__back"
+          onClick={() => navigate(null)}
+          aria-label="Back to conversations"
+        >
           <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
-            <path d="M15 5l-7 7 7 7" stroke="currentColor" strokeWidth="2" fill="none" strokeLinecap="round" strokeLinejoin="round" />
+            <path
+              d="M15 5l-7 7 7 7"
+              stroke="currentColor"
+              strokeWidth="2"
+              fill="none"
+              strokeLinecap="round"
+              strokeLinejoin="round"
+            />
           </svg>
         </button>
         <Avatar id={other?.id ?? conversation.id} name={title} size={36} presence={presence?.status} />
@@ -63,7 +76,12 @@ export function ConversationView({ conversationId }: { conversationId: string })
           </p>
         </div>
         {conversation.type === 'group' && (
-          <button type="button" className="button button--quiet" onClick={() => setDetailsOpen((open) => !open)} aria-expanded={detailsOpen}>
+          <button
+            type="button"
+            className="button button--quiet"
+            onClick={() => setDetailsOpen((open) => !open)}
+            aria-expanded={detailsOpen}
+          >
             Details
           </button>
         )}
@@ -74,8 +92,20 @@ export function ConversationView({ conversationId }: { conversationId: string })
           <TypingIndicator conversation={conversation} />
           <Composer conversationId={conversationId} />
         </div>
-        {detailsOpen && conversation.type === 'group' && <GroupDetails conversation={conversation} onClose={() => setDetailsOpen(false)} />}
+        {detailsOpen && conversation.type === 'group' && (
+          <GroupDetails conversation={conversation} onClose={() => setDetailsOpen(false)} />
+        )}
       </div>
     </section>
   );
+}
+
+/** Re-renders every minute while on, so "last seen 3 min ago" stays true. */
+function useMinuteTick(on: boolean): void {
+  const [, tick] = useReducer((n: number) => n + 1, 0);
+  useEffect(() => {
+    if (!on) return;
+    const timer = window.setInterval(tick, 60_000);
+    return () => window.clearInterval(timer);
+  }, [on]);
 }

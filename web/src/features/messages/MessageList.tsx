@@ -65,28 +65,64 @@ export function MessageList({ conversation }: { conversation: Conversation }) {
   }, [firstIndex, loadingOlder, timeline.hasMoreBefore, client, conversation.id]);
 
   useReadMarker(conversation.id, rows, virtualizer);
+  const awayFromEnd = opened.current && !virtualizer.isAtEnd(200);
 
   return (
-    <div className="messages" ref={scrollElement} role="log" aria-label="Messages" tabIndex={0} data-testid="message-list">
-      {timeline.hasMoreBefore && timeline.messages.length > 0 && (
-        <div className="messages__older muted" aria-hidden={!loadingOlder}>
-          {loadingOlder ? 'Loading earlier messages…' : ''}
+    <div className="messages-frame">
+      {awayFromEnd && (
+        <button
+          type="button"
+          className="jump-to-latest"
+          onClick={() => virtualizer.scrollToEnd()}
+          aria-label="Jump to the latest message"
+        >
+          <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
+            <path
+              d="M12 5v14M6 13l6 6 6-6"
+              stroke="currentColor"
+              strokeWidth="2"
+              fill="none"
+              strokeLinecap="round"
+              strokeLinejoin="round"
+            />
+          </svg>
+          {conversation.unreadCount > 0 && <span className="badge">{conversation.unreadCount}</span>}
+        </button>
+      )}
+      <div
+        className="messages"
+        ref={scrollElement}
+        role="log"
+        aria-label="Messages"
+        tabIndex={0}
+        data-testid="message-list"
+      >
+        {timeline.hasMoreBefore && timeline.messages.length > 0 && (
+          <div className="messages__older muted" aria-hidden={!loadingOlder}>
+            {loadingOlder ? 'Loading earlier messages…' : ''}
+          </div>
+        )}
+        <div className="messages__canvas" style={{ height: virtualizer.getTotalSize() }}>
+          {items.map((item) => {
+            const row = rows[item.index];
+            if (!row) return null;
+            return (
+              <div
+                key={item.key}
+                data-index={item.index}
+                ref={virtualizer.measureElement}
+                className="messages__row"
+                style={{ transform: `translateY(${item.start}px)` }}
+              >
+                {renderRow(row, conversation, meId)}
+              </div>
+            );
+          })}
         </div>
-      )}
-      <div className="messages__canvas" style={{ height: virtualizer.getTotalSize() }}>
-        {items.map((item) => {
-          const row = rows[item.index];
-          if (!row) return null;
-          return (
-            <div key={item.key} data-index={item.index} ref={virtualizer.measureElement} className="messages__row" style={{ transform: `translateY(${item.start}px)` }}>
-              {renderRow(row, conversation, meId)}
-            </div>
-          );
-        })}
+        {timeline.messages.length === 0 && pending.length === 0 && !timeline.hasMoreBefore && (
+          <p className="messages__empty muted">No messages yet. Say hello!</p>
+        )}
       </div>
-      {timeline.messages.length === 0 && pending.length === 0 && !timeline.hasMoreBefore && (
-        <p className="messages__empty muted">No messages yet. Say hello!</p>
-      )}
     </div>
   );
 }
@@ -110,7 +146,11 @@ function renderRow(row: Row, conversation: Conversation, meId: string) {
  * Moves the read marker to the newest message actually on screen, while the window has
  * focus and is visible: on scroll, on new rows, and when the window regains focus.
  */
-function useReadMarker(conversationId: string, rows: readonly Row[], virtualizer: ReturnType<typeof useVirtualizer<HTMLDivElement, Element>>) {
+function useReadMarker(
+  conversationId: string,
+  rows: readonly Row[],
+  virtualizer: ReturnType<typeof useVirtualizer<HTMLDivElement, Element>>,
+) {
   const client = useChatClient();
   const check = useCallback(() => {
     if (document.visibilityState !== 'visible' || !document.hasFocus()) return;

@@ -7,7 +7,15 @@ import type { Row } from './rows';
 
 type MessageRowData = Extract<Row, { kind: 'message' }>;
 
-export const MessageRow = memo(function MessageRow({ row, conversation, meId }: { row: MessageRowData; conversation: Conversation; meId: string }) {
+export const MessageRow = memo(function MessageRow({
+  row,
+  conversation,
+  meId,
+}: {
+  row: MessageRowData;
+  conversation: Conversation;
+  meId: string;
+}) {
   const client = useChatClient();
   const { message } = row;
   const mine = message.senderId === meId;
@@ -78,7 +86,12 @@ export const MessageRow = memo(function MessageRow({ row, conversation, meId }: 
       <div className={`message__meta${mine ? ' message__meta--mine' : ''}`}>
         <time dateTime={message.createdAt}>{timeLabel(message.createdAt)}</time>
         {message.editedAt && !deleted && <span className="message__edited"> · edited</span>}
-        {row.seen && <span className="message__seen" data-testid="seen"> · Seen</span>}
+        {row.seen && (
+          <span className="message__seen" data-testid="seen">
+            {' '}
+            · Seen
+          </span>
+        )}
         {error && (
           <span className="message__status--failed" role="alert">
             {' '}
@@ -95,7 +108,15 @@ export const MessageRow = memo(function MessageRow({ row, conversation, meId }: 
   );
 });
 
-function EditBox({ initial, onCancel, onSave }: { initial: string; onCancel: () => void; onSave: (content: string) => Promise<void> }) {
+function EditBox({
+  initial,
+  onCancel,
+  onSave,
+}: {
+  initial: string;
+  onCancel: () => void;
+  onSave: (content: string) => Promise<void>;
+}) {
   const [text, setText] = useState(initial);
   const [busy, setBusy] = useState(false);
   const input = useRef<HTMLTextAreaElement>(null);
@@ -130,13 +151,27 @@ function EditBox({ initial, onCancel, onSave }: { initial: string; onCancel: () 
       <label className="visually-hidden" htmlFor="edit-message">
         Edit message
       </label>
-      <textarea id="edit-message" ref={input} dir="auto" className="edit-box__input" value={text} onChange={(e) => setText(e.target.value)} onKeyDown={onKeyDown} rows={2} />
+      <textarea
+        id="edit-message"
+        ref={input}
+        dir="auto"
+        className="edit-box__input"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={onKeyDown}
+        rows={2}
+      />
       <div className="edit-box__buttons">
         <span className="muted">Enter to save, Escape to cancel</span>
         <button type="button" className="button button--quiet" onClick={onCancel}>
           Cancel
         </button>
-        <button type="button" className="button button--primary" onClick={() => void save()} disabled={busy || !text.trim()}>
+        <button
+          type="button"
+          className="button button--primary"
+          onClick={() => void save()}
+          disabled={busy || !text.trim()}
+        >
           Save
         </button>
       </div>

@@ -16,7 +16,9 @@ export function TypingIndicator({ conversation }: { conversation: Conversation }
             <span />
             <span />
           </span>
-          <span className="typing__text">{typingLabel(conversation.type === 'direct' ? names.slice(0, 1) : names)}</span>
+          <span className="typing__text">
+            {typingLabel(conversation.type === 'direct' ? names.slice(0, 1) : names)}
+          </span>
         </>
       )}
     </div>

@@ -36,7 +36,8 @@ export function buildRows(
     const firstOfRun =
       previous === null
         ? !(firstHeld && hasMoreBefore)
-        : previous.senderId !== message.senderId || Date.parse(message.createdAt) - Date.parse(previous.createdAt) > RUN_GAP_MS;
+        : previous.senderId !== message.senderId ||
+          Date.parse(message.createdAt) - Date.parse(previous.createdAt) > RUN_GAP_MS;
     rows.push({
       kind: 'message',
       key: `${message.senderId}:${message.clientId}`,
