@@ -70,6 +70,17 @@ test('two people sign up and chat: unread badges, typing, receipts, presence, ed
   await bubbles(alice, 'Hi Bob, edited').getByRole('button', { name: 'Delete message' }).click();
   await expect(bob.getByText('This message was deleted')).toBeVisible();
 
+  // Bob's tab goes to the background: Alice sees him away, then back.
+  const setHidden = (hidden: boolean) =>
+    bob.evaluate((value) => {
+      Object.defineProperty(document, 'visibilityState', { value: value ? 'hidden' : 'visible', configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, hidden);
+  await setHidden(true);
+  await expect(alice.getByTestId('conversation-status')).toHaveText('Away');
+  await setHidden(false);
+  await expect(alice.getByTestId('conversation-status')).toHaveText('Online');
+
   // Bob leaves: Alice sees him go offline with a "last seen".
   await bobContext.close();
   await expect(alice.getByTestId('conversation-status')).toHaveText(/Last seen/, { timeout: 15_000 });

@@ -6,13 +6,32 @@ import { useEffect, useState } from 'react';
 import { createApi } from '../api/rest';
 import { ChatSocket } from '../api/socket';
 import { ActivityMonitor } from '../core/activity';
-import { ChatClient } from '../core/chatClient';
+import { ChatClient, type OutboxStore } from '../core/chatClient';
+import type { OutboxItem } from '../core/outbox';
 import { systemClock } from '../core/clock';
 import type { OwnUser } from '../core/types';
 import { session } from './session';
 
 // The contract's default: heartbeats carry the status every 30 s.
 const HEARTBEAT_MS = 30_000;
+
+/** The outbox of this tab survives a reload: sessionStorage is per tab, so tabs never send each other's. */
+function sessionOutboxStore(userId: string): OutboxStore {
+  const key = `parley.outbox.${userId}`;
+  return {
+    load: () => {
+      try {
+        return JSON.parse(window.sessionStorage.getItem(key) ?? '[]') as OutboxItem[];
+      } catch {
+        return [];
+      }
+    },
+    save: (items) => {
+      if (items.length === 0) window.sessionStorage.removeItem(key);
+      else window.sessionStorage.setItem(key, JSON.stringify(items));
+    },
+  };
+}
 
 export function useChatSetup(me: OwnUser): ChatClient | null {
   const [client, setClient] = useState<ChatClient | null>(null);
@@ -36,7 +55,7 @@ export function useChatSetup(me: OwnUser): ChatClient | null {
       presence: (presence) => chat?.presenceChanged(presence),
       conversationUpdated: (conversation) => chat?.conversationUpdated(conversation),
     });
-    chat = new ChatClient({ me, api, link: socket, clock: systemClock });
+    chat = new ChatClient({ me, api, link: socket, clock: systemClock, outboxStore: sessionOutboxStore(me.id) });
     activity = new ActivityMonitor(systemClock, (status) => chat?.heartbeat(status));
     activity.setHidden(document.visibilityState === 'hidden');
 

@@ -82,11 +82,18 @@ export interface ChatLink {
   request<T>(event: string, payload: unknown): Promise<Ack<T>>;
 }
 
+/** Where the outbox survives a reload of the page (the tab's sessionStorage in the browser). */
+export interface OutboxStore {
+  load(): OutboxItem[];
+  save(items: readonly OutboxItem[]): void;
+}
+
 export interface ChatClientDeps {
   me: OwnUser;
   api: ChatApi;
   link: ChatLink;
   clock: Clock;
+  outboxStore?: OutboxStore;
   failedAfterMs?: number;
 }
 
@@ -125,6 +132,8 @@ export class ChatClient {
       failedAfterMs: deps.failedAfterMs,
     });
     this.typingTracker = new TypingTracker(deps.clock, () => this.syncTyping());
+    const saved = deps.outboxStore?.load() ?? [];
+    if (saved.length > 0) this.outbox.restore(saved);
   }
 
   // ---- store plumbing -------------------------------------------------------------
@@ -286,7 +295,9 @@ export class ChatClient {
 
   private syncOutbox(): void {
     const outbox: Record<string, OutboxItem[]> = {};
-    for (const item of this.outbox.all()) (outbox[item.conversationId] ??= []).push(item);
+    const items = this.outbox.all();
+    this.deps.outboxStore?.save(items);
+    for (const item of items) (outbox[item.conversationId] ??= []).push(item);
     for (const items of Object.values(outbox)) items.sort((a, b) => a.createdAt - b.createdAt);
     this.set({ outbox });
   }

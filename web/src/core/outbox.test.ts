@@ -130,4 +130,23 @@ describe('Outbox', () => {
     outbox.enqueue({ clientId: 'x', conversationId: 'conversation-2', content: 'elsewhere' });
     expect(outbox.list('conversation-1').map((item) => item.content)).toEqual(['first', 'second']);
   });
+
+  it('restores saved items to send on the next connect, keeping refused ones failed', () => {
+    const { outbox, sent, setConnected } = setUp({ connected: false });
+    outbox.restore([
+      { clientId: 'c1', conversationId: 'conversation-1', content: 'one', createdAt: 1, status: 'failed', error: null },
+      {
+        clientId: 'c2',
+        conversationId: 'conversation-1',
+        content: 'two',
+        createdAt: 2,
+        status: 'failed',
+        error: 'too long',
+      },
+    ]);
+    expect(outbox.list('conversation-1').map((item) => item.status)).toEqual(['sending', 'failed']);
+    setConnected(true);
+    outbox.resendAll();
+    expect(sent.map((s) => s.payload.clientId)).toEqual(['c1']);
+  });
 });

@@ -79,6 +79,16 @@ export class Outbox {
     return queued;
   }
 
+  /** Items saved by an earlier page load of this tab: they wait for the next connect like new ones. */
+  restore(items: readonly OutboxItem[]): void {
+    for (const item of items) {
+      if (this.items.has(item.clientId)) continue;
+      this.items.set(item.clientId, { ...item, status: item.error === null ? 'sending' : 'failed' });
+      if (item.error === null) this.startAttempt(item.clientId);
+    }
+    this.deps.onChange();
+  }
+
   /** The retry button: a failed item is sent again now, or as soon as the socket connects. */
   retry(clientId: string): void {
     if (!this.items.has(clientId)) return;
