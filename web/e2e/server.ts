@@ -1,6 +1,6 @@
 /** A real `parley serve` for the browser tests: free loopback port, temporary data dir. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,9 @@ export class ParleyServer {
   ) {}
 
   static async start(): Promise<ParleyServer> {
+    if (!existsSync(PARLEY)) throw new Error(`${PARLEY} is missing: run \`make install\` in the repository first`);
+    if (!existsSync(path.join(WEB_DIR, 'index.html')))
+      throw new Error(`${WEB_DIR} has no build: run \`npm run build\` first`);
     const server = new ParleyServer(await freePort(), mkdtempSync(path.join(tmpdir(), 'parley-e2e-')));
     await server.launch();
     return server;
