@@ -107,6 +107,20 @@ describe('ChatClient catch-up', () => {
     );
   });
 
+  it('on reconnect picks up edits and deletions made while it was away', async () => {
+    const { client, server } = setUp([message(1), message(2)]);
+    await client.loadConversations();
+    await client.openConversation('conversation-1');
+    server.history[0] = message(1, { content: 'changed', editedAt: '2026-12-04T12:30:00.000Z' });
+    server.history[1] = message(2, { content: '', deletedAt: '2026-12-04T12:31:00.000Z' });
+    await client.connected();
+    const held = client.getState().timelines['conversation-1']!.messages;
+    expect(held.map((m) => [m.content, m.deletedAt !== null])).toEqual([
+      ['changed', false],
+      ['', true],
+    ]);
+  });
+
   it('fills a hole when a live message jumps ahead', async () => {
     const { client, server } = setUp([message(1), message(2)]);
     await client.loadConversations();

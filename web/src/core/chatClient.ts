@@ -181,7 +181,19 @@ export class ChatClient {
   async connected(): Promise<void> {
     this.outbox.resendAll();
     await this.loadConversations();
-    await Promise.all(Object.keys(this.state.timelines).map((id) => this.catchUpConversation(id)));
+    await Promise.all(
+      Object.keys(this.state.timelines).map(async (id) => {
+        await this.catchUpConversation(id);
+        await this.refreshNewestPage(id);
+      }),
+    );
+  }
+
+  /** Edits and deletions made while disconnected: the newest page brings their current versions. */
+  private async refreshNewestPage(conversationId: string): Promise<void> {
+    const page = await this.deps.api.olderMessages(conversationId, null, PAGE_SIZE);
+    const timeline = this.state.timelines[conversationId];
+    if (timeline) this.setTimeline(conversationId, mergeMessages(timeline, page.items));
   }
 
   async loadConversations(): Promise<void> {
