@@ -1,6 +1,6 @@
 import { bubbles, expect, registerAccount, signUpInUi, test } from './fixtures';
 
-test('a group: create, read receipts by name, rename, remove someone, leave', async ({ browser, server }) => {
+test('a group: create, read receipts by name, rename, remove and add people, leave', async ({ browser, server }) => {
   const aliceContext = await browser.newContext({ baseURL: server.url });
   const bobContext = await browser.newContext({ baseURL: server.url });
   const alice = await aliceContext.newPage();
@@ -8,6 +8,7 @@ test('a group: create, read receipts by name, rename, remove someone, leave', as
   await signUpInUi(alice, 'alice', 'Alice Archer');
   const bobAccount = await signUpInUi(bob, 'bob', 'Bob Baker');
   const carol = await registerAccount(server.url, 'carol', 'Carol Chen');
+  const dan = await registerAccount(server.url, 'dan', 'Dan Diaz');
 
   // Alice creates the group with Bob and Carol.
   await alice.getByRole('button', { name: 'New conversation' }).click();
@@ -41,13 +42,18 @@ test('a group: create, read receipts by name, rename, remove someone, leave', as
   await expect(bob.getByRole('heading', { name: 'Weekend trip' })).toBeVisible();
   await details.getByRole('button', { name: 'Remove Carol Chen' }).click();
   await expect(bob.getByTestId('conversation-status')).toHaveText('2 members');
+  await details.getByRole('button', { name: 'Add people' }).click();
+  await details.getByLabel('Add people').fill(dan.username);
+  await details.getByRole('button', { name: /Dan Diaz/ }).click();
+  await details.getByRole('button', { name: 'Add 1' }).click();
+  await expect(bob.getByTestId('conversation-status')).toHaveText('3 members');
 
   // Bob leaves: it goes from his list, and Alice's group has one member.
   bob.once('dialog', (dialog) => void dialog.accept());
   await bob.getByRole('button', { name: 'Details' }).click();
   await bob.getByRole('button', { name: 'Leave group' }).click();
   await expect(bob.locator('.conversation-row', { hasText: 'Weekend trip' })).toHaveCount(0);
-  await expect(alice.getByTestId('conversation-status')).toHaveText('1 member');
+  await expect(alice.getByTestId('conversation-status')).toHaveText('2 members');
 
   await aliceContext.close();
   await bobContext.close();

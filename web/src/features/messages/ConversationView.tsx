@@ -1,4 +1,4 @@
-import { useEffect, useReducer, useState } from 'react';
+import { useEffect, useReducer, useRef, useState } from 'react';
 import { useChat, useChatClient } from '../../app/chatContext';
 import { navigate } from '../../app/route';
 import { conversationTitle, lastSeenLabel, otherParticipant } from '../../core/format';
@@ -14,7 +14,14 @@ export function ConversationView({ conversationId }: { conversationId: string })
   const conversation = useChat((state) => state.conversations[conversationId]);
   const loaded = useChat((state) => state.conversationsLoaded);
   const [detailsOpen, setDetailsOpen] = useState(false);
+  const heading = useRef<HTMLHeadingElement>(null);
   const [missing, setMissing] = useState(false);
+
+  const shown = conversation !== undefined;
+  // On phones the list that held the focus is gone: keyboard users continue from the title.
+  useEffect(() => {
+    if (!window.matchMedia('(min-width: 768px)').matches) heading.current?.focus();
+  }, [conversationId, shown]);
 
   useEffect(() => {
     client.openConversation(conversationId).catch(() => setMissing(true));
@@ -68,7 +75,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
         </button>
         <Avatar id={other?.id ?? conversation.id} name={title} size={36} presence={presence?.status} />
         <div className="conversation__titles">
-          <h2 className="conversation__title" dir="auto">
+          <h2 className="conversation__title" dir="auto" tabIndex={-1} ref={heading}>
             {title}
           </h2>
           <p className="conversation__subtitle" data-testid="conversation-status">
