@@ -1,10 +1,10 @@
-import { useEffect, useMemo } from 'react';
 import type { OwnUser } from '../core/types';
 import { ConnectionBar } from '../features/connection/ConnectionBar';
 import { ConversationList } from '../features/conversations/ConversationList';
 import { ConversationView } from '../features/messages/ConversationView';
-import { ChatContext, useChat } from './chatContext';
+import { ChatContext } from './chatContext';
 import { useConversationRoute } from './route';
+import { UnreadTitle } from './UnreadTitle';
 import { useChatSetup } from './useChatSetup';
 
 export function ChatApp({ me }: { me: OwnUser }) {
@@ -35,20 +35,4 @@ export function ChatApp({ me }: { me: OwnUser }) {
       </div>
     </ChatContext.Provider>
   );
-}
-
-/** "(3) Parley" while conversations have unread messages. */
-function UnreadTitle() {
-  const conversations = useChat((state) => state.conversations);
-  const unread = useMemo(
-    () => Object.values(conversations).reduce((sum, c) => sum + c.unreadCount, 0),
-    [conversations],
-  );
-  useEffect(() => {
-    document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
-    return () => {
-      document.title = 'Parley';
-    };
-  }, [unread]);
-  return null;
 }

@@ -1,5 +1,5 @@
-import { useEffect, useState } from 'react';
 import { useChat, useChatClient } from '../../app/chatContext';
+import { useNow } from '../../ui/useNow';
 
 /** Green when connected, yellow while reconnecting (with the next try), red when offline. */
 export function ConnectionBar() {
@@ -40,15 +40,4 @@ export function ConnectionBar() {
       )}
     </div>
   );
-}
-
-function useNow(ticking: boolean): number {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (!ticking) return;
-    setNow(Date.now());
-    const timer = window.setInterval(() => setNow(Date.now()), 500);
-    return () => window.clearInterval(timer);
-  }, [ticking]);
-  return now;
 }

@@ -1,8 +1,9 @@
-import { useEffect, useReducer, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useChat, useChatClient } from '../../app/chatContext';
 import { navigate } from '../../app/route';
 import { conversationTitle, lastSeenLabel, otherParticipant } from '../../core/format';
 import { Avatar } from '../../ui/Avatar';
+import { useMinuteTick } from '../../ui/useMinuteTick';
 import { GroupDetails } from '../conversations/GroupDetails';
 import { Composer } from './Composer';
 import { MessageList } from './MessageList';
@@ -105,14 +106,4 @@ export function ConversationView({ conversationId }: { conversationId: string })
       </div>
     </section>
   );
-}
-
-/** Re-renders every minute while on, so "last seen 3 min ago" stays true. */
-function useMinuteTick(on: boolean): void {
-  const [, tick] = useReducer((n: number) => n + 1, 0);
-  useEffect(() => {
-    if (!on) return;
-    const timer = window.setInterval(tick, 60_000);
-    return () => window.clearInterval(timer);
-  }, [on]);
 }

@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef } from 'react';
 import { useChat, useChatClient } from '../../app/chatContext';
 import { otherParticipant } from '../../core/format';
 import type { OutboxItem } from '../../core/outbox';
@@ -9,6 +9,7 @@ import type { Conversation } from '../../core/types';
 import { MessageRow } from './MessageRow';
 import { PendingRow } from './PendingRow';
 import { buildRows, type Row } from './rows';
+import { useReadMarker } from './useReadMarker';
 
 const NOTHING_PENDING: OutboxItem[] = [];
 // Start loading the previous page while this many rows are still above the viewport.
@@ -140,50 +141,4 @@ function renderRow(row: Row, conversation: Conversation, meId: string) {
     case 'pending':
       return <PendingRow item={row.item} />;
   }
-}
-
-/**
- * Moves the read marker to the newest message actually on screen, while the window has
- * focus and is visible: on scroll, on new rows, and when the window regains focus.
- */
-function useReadMarker(
-  conversationId: string,
-  rows: readonly Row[],
-  virtualizer: ReturnType<typeof useVirtualizer<HTMLDivElement, Element>>,
-) {
-  const client = useChatClient();
-  const check = useCallback(() => {
-    if (document.visibilityState !== 'visible' || !document.hasFocus()) return;
-    const element = virtualizer.scrollElement;
-    if (!element) return;
-    const top = element.scrollTop;
-    const bottom = top + element.clientHeight;
-    let newest = 0;
-    for (const item of virtualizer.getVirtualItems()) {
-      const row = rows[item.index];
-      // Counted once half of it is on screen.
-      const middle = item.start + item.size / 2;
-      if (row?.kind === 'message' && middle >= top && middle <= bottom) newest = Math.max(newest, row.message.seq);
-    }
-    if (newest > 0) client.seen(conversationId, newest);
-  }, [client, conversationId, rows, virtualizer]);
-
-  useEffect(() => {
-    check();
-    const element = virtualizer.scrollElement;
-    let frame = 0;
-    const onScroll = () => {
-      cancelAnimationFrame(frame);
-      frame = requestAnimationFrame(check);
-    };
-    element?.addEventListener('scroll', onScroll, { passive: true });
-    window.addEventListener('focus', check);
-    document.addEventListener('visibilitychange', check);
-    return () => {
-      cancelAnimationFrame(frame);
-      element?.removeEventListener('scroll', onScroll);
-      window.removeEventListener('focus', check);
-      document.removeEventListener('visibilitychange', check);
-    };
-  });
 }
