@@ -38,6 +38,13 @@ test('main screens, light and dark, desktop and phone', async ({ browser, server
   await say(maya, direct, 'On it 👍');
   await say(sam, direct, 'Thanks 🙏');
 
+  const signedOut = await browser.newContext({ baseURL: server.url, colorScheme: 'light' });
+  const signIn = await signedOut.newPage();
+  await signIn.goto('/');
+  await expect(signIn.getByRole('heading', { name: 'Sign in to Parley' })).toBeVisible();
+  await signIn.screenshot({ path: screenshotPath('sign-in') });
+  await signedOut.close();
+
   for (const scheme of ['light', 'dark'] as const) {
     const context = await browser.newContext({
       baseURL: server.url,
@@ -49,6 +56,14 @@ test('main screens, light and dark, desktop and phone', async ({ browser, server
     await page.goto(`/c/${direct.id}`);
     await expect(page.getByTestId('message-list').getByText('Thanks 🙏')).toBeVisible();
     await page.screenshot({ path: screenshotPath(`desktop-conversation-${scheme}`) });
+    if (scheme === 'light') {
+      await page.getByRole('button', { name: 'New conversation' }).click();
+      await page.getByRole('tab', { name: 'New group' }).click();
+      await page.getByLabel('Group name').fill('Launch');
+      await page.getByLabel('Add people').fill(lea.username.slice(0, 3));
+      await expect(page.getByRole('button', { name: /Léa Martin/ })).toBeVisible();
+      await page.screenshot({ path: screenshotPath('desktop-new-group') });
+    }
     await context.close();
   }
 

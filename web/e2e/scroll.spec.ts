@@ -4,7 +4,7 @@ import type { Ack, Conversation, Message } from '../src/core/types';
 
 const TOTAL = 10_000;
 // Messages in flight at once while seeding.
-const WINDOW = 200;
+const WINDOW = 50;
 
 /** Sends `count` messages through the socket, WINDOW at a time, acknowledged. */
 async function seed(url: string, token: string, conversationId: string, count: number): Promise<void> {
