@@ -53,6 +53,9 @@ export function useSession(): SessionSnapshot {
 
 export async function signOut(): Promise<void> {
   const refreshToken = session.value?.refreshToken;
+  const userId = session.value?.user.id;
+  // Unsent messages are the signed-out user's business only.
+  if (userId) window.sessionStorage.removeItem(`parley.outbox.${userId}`);
   session.end('signedOut');
   if (refreshToken) await publicApi.logout(refreshToken).catch(() => undefined);
 }
