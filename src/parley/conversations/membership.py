@@ -32,15 +32,19 @@ async def require_participant(
 
 
 async def require_conversation(
-    session: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID
+    session: AsyncSession, conversation_id: uuid.UUID, user_id: uuid.UUID, lock: bool = False
 ) -> tuple[Conversation, Participant]:
-    row = (
-        await session.execute(
-            select(Conversation, Participant)
-            .join(Participant, Participant.conversation_id == Conversation.id)
-            .where(Conversation.id == conversation_id, Participant.user_id == user_id)
-        )
-    ).first()
+    """The conversation and the caller's membership in it. `lock` holds the conversation's
+    row until the transaction ends, so that changes to its membership run one at a time
+    (PostgreSQL; SQLite's writes already do)."""
+    query = (
+        select(Conversation, Participant)
+        .join(Participant, Participant.conversation_id == Conversation.id)
+        .where(Conversation.id == conversation_id, Participant.user_id == user_id)
+    )
+    if lock:
+        query = query.with_for_update(of=Conversation)
+    row = (await session.execute(query)).first()
     if row is None:
         raise NotFound("conversation not found")
     return row[0], row[1]

@@ -245,7 +245,9 @@ class ConversationsService:
         candidate_ids = _unique_ids(user_ids, exclude=caller_id)
         now = self._clock.now()
         async with self._database.transaction() as session:
-            conversation, caller = await require_conversation(session, conversation_id, caller_id)
+            conversation, caller = await require_conversation(
+                session, conversation_id, caller_id, lock=True
+            )
             _require_group(conversation)
             _require_role(caller, MANAGER_ROLES)
             await _require_users_exist(session, candidate_ids)
@@ -275,7 +277,9 @@ class ConversationsService:
         self, caller_id: uuid.UUID, conversation_id: uuid.UUID, user_id: uuid.UUID, role: Role
     ) -> ParticipantView:
         async with self._database.transaction() as session:
-            conversation, caller = await require_conversation(session, conversation_id, caller_id)
+            conversation, caller = await require_conversation(
+                session, conversation_id, caller_id, lock=True
+            )
             _require_group(conversation)
             _require_role(caller, ("owner",))
             target = await _find_participant(session, conversation_id, user_id)
@@ -298,7 +302,9 @@ class ConversationsService:
         """Remove someone, or leave when `user_id` is the caller's own."""
         now = self._clock.now()
         async with self._database.transaction() as session:
-            conversation, caller = await require_conversation(session, conversation_id, caller_id)
+            conversation, caller = await require_conversation(
+                session, conversation_id, caller_id, lock=True
+            )
             _require_group(conversation)
             target = await _find_participant(session, conversation_id, user_id)
             if target.id != caller.id:
