@@ -55,3 +55,13 @@ test('a message sent while the server is down fails, then arrives exactly once a
   await page.reload();
   await expect(bubbles(page, 'Sent while the server was down')).toHaveCount(1);
 });
+
+test('the browser going offline turns the bar red at once, and coming back reconnects', async ({ page }) => {
+  await signUpInUi(page, 'roamer', 'Road Warrior');
+  const status = page.getByRole('status');
+  await page.context().setOffline(true);
+  await expect(status).toHaveAttribute('data-status', 'offline');
+  await expect(status).toContainText('Offline');
+  await page.context().setOffline(false);
+  await expect(status).toHaveAttribute('data-status', 'connected');
+});
