@@ -63,6 +63,15 @@ test('two people sign up and chat: unread badges, typing, receipts, presence, ed
   await editor.press('Enter');
   await expect(bubbles(bob, 'Hi Bob, edited')).toContainText('edited');
 
+  // Keyboard only: Arrow Up in the empty composer edits the last message, Escape returns.
+  const aliceComposer = alice.getByRole('textbox', { name: 'Message', exact: true });
+  await aliceComposer.focus();
+  await aliceComposer.press('ArrowUp');
+  await expect(editor).toBeFocused();
+  await expect(editor).toHaveValue('Hi Bob, edited');
+  await editor.press('Escape');
+  await expect(aliceComposer).toBeFocused();
+
   await alice.screenshot({ path: screenshotPath('chat-alice-desktop') });
 
   alice.once('dialog', (dialog) => void dialog.accept());

@@ -112,12 +112,10 @@ test('10,000 messages scroll back page by page without losing the place', async 
     gaps.sort((a, b) => a - b);
     return { p95: gaps[Math.floor(gaps.length * 0.95)]!, max: gaps.at(-1)! };
   });
-  test
-    .info()
-    .annotations.push({
-      type: 'scroll frames',
-      description: `p95 ${frames.p95.toFixed(1)} ms, max ${frames.max.toFixed(1)} ms`,
-    });
+  test.info().annotations.push({
+    type: 'scroll frames',
+    description: `p95 ${frames.p95.toFixed(1)} ms, max ${frames.max.toFixed(1)} ms`,
+  });
   console.log(`scroll frames over 10,000 messages: p95 ${frames.p95.toFixed(1)} ms, max ${frames.max.toFixed(1)} ms`);
   expect(frames.p95).toBeLessThan(100);
   expect(frames.max).toBeLessThan(500);

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { useChatClient } from '../../app/chatContext';
+import { requestEditLast } from '../../app/editRequests';
 
 // The contract's limit on message content, in code points.
 const MAX_CONTENT = 4000;
@@ -28,6 +29,9 @@ export function Composer({ conversationId }: { conversationId: string }) {
     if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
       event.preventDefault();
       send();
+    } else if (event.key === 'ArrowUp' && text === '') {
+      event.preventDefault();
+      requestEditLast(conversationId);
     }
   }
 

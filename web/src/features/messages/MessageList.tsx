@@ -1,5 +1,6 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useLayoutEffect, useMemo, useRef } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { onEditLastRequest } from '../../app/editRequests';
 import { useChat, useChatClient } from '../../app/chatContext';
 import { otherParticipant } from '../../core/format';
 import type { OutboxItem } from '../../core/outbox';
@@ -66,6 +67,23 @@ export function MessageList({ conversation }: { conversation: Conversation }) {
   }, [firstIndex, loadingOlder, timeline.hasMoreBefore, client, conversation.id]);
 
   useReadMarker(conversation.id, rows, virtualizer);
+
+  // Arrow Up in an empty composer edits the user's last message, as in most chat apps.
+  const [editingSeq, setEditingSeq] = useState<number | null>(null);
+  useEffect(
+    () =>
+      onEditLastRequest((requested) => {
+        if (requested !== conversation.id) return;
+        const index = rows.findLastIndex(
+          (row) => row.kind === 'message' && row.message.senderId === meId && row.message.deletedAt === null,
+        );
+        const row = rows[index];
+        if (row?.kind !== 'message') return;
+        virtualizer.scrollToIndex(index, { align: 'center' });
+        setEditingSeq(row.message.seq);
+      }),
+    [conversation.id, rows, meId, virtualizer],
+  );
   const awayFromEnd = opened.current && !virtualizer.isAtEnd(200);
 
   return (
@@ -115,7 +133,7 @@ export function MessageList({ conversation }: { conversation: Conversation }) {
                 className="messages__row"
                 style={{ transform: `translateY(${item.start}px)` }}
               >
-                {renderRow(row, conversation, meId)}
+                {renderRow(row, conversation, meId, editingSeq, setEditingSeq)}
               </div>
             );
           })}
@@ -128,7 +146,13 @@ export function MessageList({ conversation }: { conversation: Conversation }) {
   );
 }
 
-function renderRow(row: Row, conversation: Conversation, meId: string) {
+function renderRow(
+  row: Row,
+  conversation: Conversation,
+  meId: string,
+  editingSeq: number | null,
+  setEditingSeq: (seq: number | null) => void,
+) {
   switch (row.kind) {
     case 'day':
       return (
@@ -137,7 +161,15 @@ function renderRow(row: Row, conversation: Conversation, meId: string) {
         </div>
       );
     case 'message':
-      return <MessageRow row={row} conversation={conversation} meId={meId} />;
+      return (
+        <MessageRow
+          row={row}
+          conversation={conversation}
+          meId={meId}
+          editing={row.message.seq === editingSeq}
+          onEditingChange={setEditingSeq}
+        />
+      );
     case 'pending':
       return <PendingRow item={row.item} />;
   }

@@ -12,16 +12,24 @@ export const MessageRow = memo(function MessageRow({
   row,
   conversation,
   meId,
+  editing,
+  onEditingChange,
 }: {
   row: MessageRowData;
   conversation: Conversation;
   meId: string;
+  editing: boolean;
+  onEditingChange: (seq: number | null) => void;
 }) {
   const client = useChatClient();
   const { message } = row;
   const mine = message.senderId === meId;
   const deleted = message.deletedAt !== null;
-  const [editing, setEditing] = useState(false);
+  const setEditing = (on: boolean) => {
+    onEditingChange(on ? message.seq : null);
+    // Back where the keyboard user was typing.
+    if (!on) document.getElementById('composer-input')?.focus();
+  };
   const [error, setError] = useState<string | null>(null);
   const sender = conversation.participants.find((p) => p.id === message.senderId);
   const showName = conversation.type === 'group' && !mine && row.firstOfRun;
@@ -85,7 +93,9 @@ export const MessageRow = memo(function MessageRow({
         </div>
       )}
       <div className={`message__meta${mine ? ' message__meta--mine' : ''}`}>
-        <time dateTime={message.createdAt}>{timeLabel(message.createdAt)}</time>
+        <time dateTime={message.createdAt} title={new Date(message.createdAt).toLocaleString()}>
+          {timeLabel(message.createdAt)}
+        </time>
         {message.editedAt && !deleted && <span className="message__edited"> · edited</span>}
         {row.seen && (
           <span className="message__seen" data-testid="seen">
