@@ -19,8 +19,9 @@ run: install web
 
 # The server's suite, then the web client's: Vitest, and Playwright driving Chromium against
 # a real `parley serve`.
+# Two pytest workers: most of the suite waits on servers and timers, not on the CPU.
 test: install interop-deps test-services web
-	./.venv/bin/pytest
+	./.venv/bin/pytest -n 2
 	cd web && npm test
 	cd web && npm run e2e
 

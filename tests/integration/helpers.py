@@ -39,6 +39,11 @@ def unknown_id() -> str:
     return str(uuid.uuid4())
 
 
+# The same for test parameters, which must not change between collections (parallel workers
+# each collect the tests, and must find the same ones).
+UNKNOWN_ID = "7a1f0c2e-5b8d-4e3a-9c6f-0d2b4a6e8f10"
+
+
 def new_client_id() -> str:
     return uuid.uuid4().hex
 

@@ -13,6 +13,7 @@ import pytest
 from tests.integration.helpers import (
     JSON,
     MALFORMED_ID,
+    UNKNOWN_ID,
     assert_problem,
     assert_timestamp,
     bearer,
@@ -25,7 +26,6 @@ from tests.integration.helpers import (
     send_message,
     send_messages,
     set_role,
-    unknown_id,
 )
 from tests.support.clients import Account, api_client
 from tests.support.server import ParleyServer
@@ -305,7 +305,7 @@ async def test_send_to_foreign_conversation_is_not_found(server: ParleyServer) -
     assert_problem(response, 404, "not_found")
 
 
-@pytest.mark.parametrize("conversation_id", [unknown_id(), MALFORMED_ID])
+@pytest.mark.parametrize("conversation_id", [UNKNOWN_ID, MALFORMED_ID])
 async def test_send_to_unknown_or_malformed_conversation_is_not_found(
     server: ParleyServer, conversation_id: str
 ) -> None:
@@ -563,7 +563,7 @@ async def test_edit_with_invalid_content_is_validation_error(
     assert_problem(response, 422, "validation_error")
 
 
-@pytest.mark.parametrize("message_id", [unknown_id(), MALFORMED_ID])
+@pytest.mark.parametrize("message_id", [UNKNOWN_ID, MALFORMED_ID])
 async def test_edit_or_delete_unknown_message_is_not_found(
     server: ParleyServer, message_id: str
 ) -> None:

@@ -27,6 +27,7 @@ import weakref
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parley.backends.interfaces import RecentMessages
@@ -113,16 +114,25 @@ class MessagesService:
         if lock is None:
             lock = self._send_locks[conversation_id] = asyncio.Lock()
         async with lock:
-            async with self._database.transaction() as session:
-                await require_participant(session, conversation_id, sender_id)
-                original = await _find_by_client_id(session, sender_id, request.client_id)
-                if original is not None:
-                    if original.conversation_id != conversation_id:
-                        raise Conflict("clientId already used in another conversation")
-                    return message_view(original), False
-                message = await self._insert(
-                    session, sender_id, conversation_id, request, message_type, metadata
-                )
+            try:
+                async with self._database.transaction() as session:
+                    await require_participant(session, conversation_id, sender_id)
+                    original = await _find_by_client_id(session, sender_id, request.client_id)
+                    if original is None:
+                        message = await self._insert(
+                            session, sender_id, conversation_id, request, message_type, metadata
+                        )
+            except IntegrityError:
+                # The same clientId committed first by a concurrent send (another
+                # conversation, or another process): answer as if it had come first.
+                async with self._database.reading() as session:
+                    original = await _find_by_client_id(session, sender_id, request.client_id)
+                if original is None:
+                    raise
+            if original is not None:
+                if original.conversation_id != conversation_id:
+                    raise Conflict("clientId already used in another conversation")
+                return message_view(original), False
 
             view = message_view(message)
             await self._broadcaster.to_conversation(conversation_id, "newMessage", wire(view))

@@ -17,7 +17,7 @@ from parley.backends.interfaces import PresenceStore
 from parley.clock import Clock
 from parley.config import Settings
 from parley.db.engine import Database
-from parley.errors import NotFound
+from parley.errors import NotFound, Unavailable
 from parley.users.models import User
 from parley.users.schemas import UserOwn, UserPublic, UserUpdate
 from parley.validation import check_length, check_url
@@ -54,8 +54,15 @@ class UsersService:
         self._clock = clock
 
     async def public_views(self, users: Sequence[User]) -> list[UserPublic]:
-        """Public views with presence, looked up for all users at once."""
-        statuses = await self._presence.statuses([user.id for user in users])
+        """Public views with presence, looked up for all users at once.
+
+        Without the shared state (Redis away) everyone reads as offline: a conversation list
+        or a profile is worth more than an exact presence dot.
+        """
+        try:
+            statuses = await self._presence.statuses([user.id for user in users])
+        except Unavailable:
+            statuses = {}
         views = []
         for user in users:
             status = statuses.get(user.id, "offline")
