@@ -1,16 +1,12 @@
 import { expect, signUpInUi, test } from './fixtures';
 
 /** Makes the stored access token look due for a refresh, as if 15 minutes had passed. */
-async function expireAccessToken(page: import('@playwright/test').Page, refreshToken?: string): Promise<void> {
-  await page.evaluate((replacement) => {
-    const session = JSON.parse(window.localStorage.getItem('parley.session')!) as {
-      accessExpiresAt: number;
-      refreshToken: string;
-    };
+async function expireAccessToken(page: import('@playwright/test').Page): Promise<void> {
+  await page.evaluate(() => {
+    const session = JSON.parse(window.localStorage.getItem('parley.session')!) as { accessExpiresAt: number };
     session.accessExpiresAt = Date.now();
-    if (replacement) session.refreshToken = replacement;
     window.localStorage.setItem('parley.session', JSON.stringify(session));
-  }, refreshToken);
+  });
 }
 
 test('tabs share one refresh: the rotated token reaches every tab and the login survives', async ({
@@ -26,7 +22,11 @@ test('tabs share one refresh: the rotated token reaches every tab and the login 
 
   const refreshes: string[] = [];
   context.on('request', (request) => {
-    if (request.url().endsWith('/api/auth/refresh')) refreshes.push(request.postData() ?? '');
+    if (request.url().endsWith('/api/auth/refresh')) {
+      refreshes.push(
+        `${request.frame().page() === first ? 'first' : 'second'} ${request.frame().url()} ${request.postData() ?? ''}`,
+      );
+    }
   });
   await expireAccessToken(first);
   await Promise.all([first.reload(), second.reload()]);
@@ -50,7 +50,18 @@ test('a refused refresh ends the session with a clear message; signing out in on
   const page = await context.newPage();
   await signUpInUi(page, 'gone', 'Gone Soon');
 
-  await expireAccessToken(page, 'not-a-valid-refresh-token');
+  // The login is revoked elsewhere (a sign-out on another device revokes every refresh
+  // token of the login); the next refresh is refused.
+  const stored = await page.evaluate(
+    () => JSON.parse(window.localStorage.getItem('parley.session')!) as { refreshToken: string },
+  );
+  const logout = await fetch(`${server.url}/api/auth/logout`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ refreshToken: stored.refreshToken }),
+  });
+  expect(logout.status).toBe(204);
+  await expireAccessToken(page);
   await page.reload();
   await expect(page.getByRole('alert')).toHaveText('Your session has ended. Please sign in again.');
   await expect(page.getByRole('heading', { name: 'Sign in to Parley' })).toBeVisible();

@@ -2,7 +2,7 @@
 import { useSyncExternalStore } from 'react';
 import { publicApi } from '../api/rest';
 import { systemClock } from '../core/clock';
-import { Session, type EndReason, type Locks, type StoredSession } from '../core/session';
+import { Session, type DurableSessionStore, type EndReason, type Locks, type StoredSession } from '../core/session';
 
 interface SessionSnapshot {
   session: StoredSession | null;
@@ -22,10 +22,44 @@ function browserLocks(): Locks | null {
   };
 }
 
+/** The pair in IndexedDB, which every tab reads consistently (localStorage propagates late). */
+function indexedDbStore(): DurableSessionStore | undefined {
+  if (!globalThis.indexedDB) return undefined;
+  const KEY = 'current';
+  let database: Promise<IDBDatabase> | null = null;
+  const open = () =>
+    (database ??= new Promise((resolve, reject) => {
+      const request = indexedDB.open('parley', 1);
+      request.onupgradeneeded = () => request.result.createObjectStore('session');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    }));
+  const run = <T>(mode: IDBTransactionMode, action: (store: IDBObjectStore) => IDBRequest<T>) =>
+    open().then(
+      (db) =>
+        new Promise<T>((resolve, reject) => {
+          const transaction = db.transaction('session', mode);
+          const request = action(transaction.objectStore('session'));
+          transaction.oncomplete = () => resolve(request.result);
+          transaction.onerror = () => reject(transaction.error);
+        }),
+    );
+  return {
+    read: () =>
+      run('readonly', (store) => store.get(KEY) as IDBRequest<StoredSession | undefined>).then((v) => v ?? null),
+    write: (value) =>
+      (value
+        ? run('readwrite', (store) => store.put(value, KEY))
+        : run('readwrite', (store) => store.delete(KEY))
+      ).then(() => undefined),
+  };
+}
+
 export const session = new Session({
   clock: systemClock,
   storage: window.localStorage,
   locks: browserLocks(),
+  durable: indexedDbStore(),
   refresh: (refreshToken) => publicApi.refresh(refreshToken),
   onChange: (value, reason) => {
     const sameUser = value?.user.id === snapshot.session?.user.id;

@@ -5,9 +5,11 @@ import {
   RefreshRefused,
   Session,
   STORAGE_KEY,
+  type DurableSessionStore,
   type EndReason,
   type KeyValueStore,
   type Locks,
+  type StoredSession,
 } from './session';
 import type { AuthResult } from './types';
 
@@ -147,5 +149,35 @@ describe('Session', () => {
     two.session.storageChanged();
     expect(two.session.value).toBeNull();
     expect(two.ended).toEqual(['signedOut']);
+  });
+
+  it('trusts the durable copy when this tab still reads a stale localStorage after the lock', async () => {
+    const clock = new FakeClock();
+    const staleStorage = new MemoryStore();
+    let durableCopy: StoredSession | null = null;
+    const durable: DurableSessionStore = {
+      read: async () => durableCopy,
+      write: async (value) => {
+        durableCopy = value;
+      },
+    };
+    const presented: string[] = [];
+    const refresh = async (token: string) => {
+      presented.push(token);
+      return auth();
+    };
+    const locks = sharedLock();
+    const one = new Session({ clock, storage: new MemoryStore(), locks, durable, refresh, onChange: () => undefined });
+    one.start(auth());
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // The other tab's localStorage still holds the first pair when its turn comes.
+    staleStorage.setItem(STORAGE_KEY, JSON.stringify(one.value));
+    const two = new Session({ clock, storage: staleStorage, locks, durable, refresh, onChange: () => undefined });
+
+    clock.advance(900_000);
+    await one.refresh();
+    await two.refresh();
+    expect(presented).toHaveLength(1);
+    expect(two.value?.refreshToken).toBe(one.value?.refreshToken);
   });
 });

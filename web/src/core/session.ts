@@ -3,9 +3,12 @@
  *
  * Invariants:
  * - Tokens live in localStorage, so every tab sees the rotated pair at once.
- * - A refresh happens inside an exclusive Web Lock and starts by re-reading storage: if
- *   another tab already rotated the pair, this tab adopts it instead of presenting a spent
+ * - A refresh happens inside an exclusive Web Lock and starts by re-reading the stored pair:
+ *   if another tab already rotated it, this tab adopts it instead of presenting a spent
  *   refresh token (which, outside the server's grace period, would revoke the login).
+ *   localStorage reaches other tabs asynchronously (a tab can read a stale copy right after
+ *   another released the lock), so the pair is also kept in a durable store read and written
+ *   inside the lock (IndexedDB in the browser), and the newer of the two copies wins.
  * - The access token is refreshed REFRESH_MARGIN_MS before it expires.
  * - A refresh answered 401 ends the session in every tab, with a reason to show.
  */
@@ -32,6 +35,12 @@ export interface Locks {
   request<T>(name: string, callback: () => Promise<T>): Promise<T>;
 }
 
+/** A store every tab reads consistently: what the lock holder wrote is what the next one reads. */
+export interface DurableSessionStore {
+  read(): Promise<StoredSession | null>;
+  write(session: StoredSession | null): Promise<void>;
+}
+
 export class RefreshRefused extends Error {
   constructor() {
     super('refresh token refused');
@@ -42,6 +51,7 @@ export interface SessionDeps {
   clock: Clock;
   storage: KeyValueStore;
   locks: Locks | null;
+  durable?: DurableSessionStore;
   /** POST /api/auth/refresh; rejects with RefreshRefused on 401, with another error when unreachable. */
   refresh: (refreshToken: string) => Promise<AuthResult>;
   onChange: (session: StoredSession | null, reason: EndReason | null) => void;
@@ -71,18 +81,19 @@ export class Session {
 
   start(result: AuthResult): void {
     this.deps.storage.removeItem(ENDED_KEY);
-    this.store(toStored(result, this.deps.clock.now()));
+    void this.store(toStored(result, this.deps.clock.now()));
   }
 
   updateUser(user: OwnUser): void {
     if (!this.current) return;
-    this.store({ ...this.current, user });
+    void this.store({ ...this.current, user });
   }
 
   /** Ends the session in every tab. */
   end(reason: EndReason): void {
     this.deps.storage.setItem(ENDED_KEY, reason);
     this.deps.storage.removeItem(STORAGE_KEY);
+    void this.deps.durable?.write(null).catch(() => undefined);
     this.adopt(null, reason);
   }
 
@@ -125,7 +136,7 @@ export class Session {
 
   private async rotate(staleToken: string | undefined): Promise<StoredSession | null> {
     // Another tab may have rotated while this one waited for the lock.
-    const stored = this.read();
+    const stored = newest(this.read(), await this.readDurable());
     if (!stored) {
       this.adopt(null, 'expired');
       return null;
@@ -137,7 +148,8 @@ export class Session {
     try {
       const result = await this.deps.refresh(stored.refreshToken);
       const next = toStored(result, this.deps.clock.now());
-      this.store(next);
+      // Written before the lock is released, so the next holder reads this pair.
+      await this.store(next);
       return next;
     } catch (error) {
       if (error instanceof RefreshRefused) {
@@ -149,9 +161,18 @@ export class Session {
     }
   }
 
-  private store(session: StoredSession): void {
+  private async store(session: StoredSession): Promise<void> {
     this.deps.storage.setItem(STORAGE_KEY, JSON.stringify(session));
     this.adopt(session, null);
+    await this.deps.durable?.write(session).catch(() => undefined);
+  }
+
+  private async readDurable(): Promise<StoredSession | null> {
+    try {
+      return (await this.deps.durable?.read()) ?? null;
+    } catch {
+      return null;
+    }
   }
 
   private adopt(session: StoredSession | null, reason: EndReason | null): void {
@@ -183,6 +204,12 @@ export class Session {
       return null;
     }
   }
+}
+
+/** The more recently issued of two copies of the pair. */
+function newest(a: StoredSession | null, b: StoredSession | null): StoredSession | null {
+  if (!a || !b) return a ?? b;
+  return b.accessExpiresAt > a.accessExpiresAt ? b : a;
 }
 
 function toStored(result: AuthResult, now: number): StoredSession {

@@ -1,4 +1,6 @@
+import { useState } from 'react';
 import { initials } from '../core/format';
+import { safeHref } from '../core/linkify';
 import type { Presence } from '../core/types';
 import { PresenceDot } from './PresenceDot';
 
@@ -14,19 +16,28 @@ export function Avatar({
   name,
   size = 40,
   presence,
+  imageUrl,
 }: {
   id: string;
   name: string;
   size?: number;
   presence?: Presence;
+  /** The person's avatarUrl; initials show when there is none or it does not load. */
+  imageUrl?: string | null;
 }) {
+  const [broken, setBroken] = useState(false);
+  const src = imageUrl && !broken ? safeHref(imageUrl) : null;
   return (
     <span
       className="avatar"
       style={{ width: size, height: size, fontSize: size * 0.4, ['--avatar-hue' as string]: hue(id) }}
       aria-hidden="true"
     >
-      {initials(name)}
+      {src ? (
+        <img className="avatar__image" src={src} alt="" referrerPolicy="no-referrer" onError={() => setBroken(true)} />
+      ) : (
+        initials(name)
+      )}
       {presence && <PresenceDot presence={presence} />}
     </span>
   );

@@ -17,7 +17,7 @@ export function ConversationList({ selectedId }: { selectedId: string | null }) 
   return (
     <div className="sidebar">
       <header className="sidebar__header">
-        <Avatar id={me.id} name={me.displayName} size={32} />
+        <Avatar id={me.id} name={me.displayName} size={32} imageUrl={me.avatarUrl} />
         <div className="sidebar__me">
           <span className="sidebar__name">{me.displayName}</span>
           <span className="sidebar__username">@{me.username}</span>

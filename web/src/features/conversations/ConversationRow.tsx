@@ -24,7 +24,7 @@ export function ConversationRow({ conversation, selected }: { conversation: Conv
         navigate(conversation.id);
       }}
     >
-      <Avatar id={other?.id ?? conversation.id} name={title} presence={presence} />
+      <Avatar id={other?.id ?? conversation.id} name={title} presence={presence} imageUrl={other?.avatarUrl} />
       <span className="conversation-row__body">
         <span className="conversation-row__top">
           <span className="conversation-row__title" dir="auto">

@@ -75,6 +75,7 @@ export function GroupDetails({ conversation, onClose }: { conversation: Conversa
               name={participant.displayName}
               size={28}
               presence={presence[participant.id]?.status ?? participant.presence}
+              imageUrl={participant.avatarUrl}
             />
             <span className="member__name" dir="auto">
               {participant.displayName}

@@ -68,7 +68,13 @@ export function UserPicker({
                   aria-pressed={onToggle ? isSelected : undefined}
                   onClick={() => (onToggle ? onToggle(user) : onPick?.(user))}
                 >
-                  <Avatar id={user.id} name={user.displayName} size={32} presence={user.presence} />
+                  <Avatar
+                    id={user.id}
+                    name={user.displayName}
+                    size={32}
+                    presence={user.presence}
+                    imageUrl={user.avatarUrl}
+                  />
                   <span className="user-result__names">
                     <span dir="auto">{user.displayName}</span>
                     <span className="muted">@{user.username}</span>

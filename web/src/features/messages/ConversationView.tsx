@@ -74,7 +74,13 @@ export function ConversationView({ conversationId }: { conversationId: string })
             />
           </svg>
         </button>
-        <Avatar id={other?.id ?? conversation.id} name={title} size={36} presence={presence?.status} />
+        <Avatar
+          id={other?.id ?? conversation.id}
+          name={title}
+          size={36}
+          presence={presence?.status}
+          imageUrl={other?.avatarUrl}
+        />
         <div className="conversation__titles">
           <h2 className="conversation__title" dir="auto" tabIndex={-1} ref={heading}>
             {title}
