@@ -153,6 +153,17 @@ describe('ChatClient catch-up', () => {
     ).toHaveLength(1);
   });
 
+  it('forgets conversations left while disconnected when the reloaded list is complete', async () => {
+    const { client } = setUp([message(1)]);
+    await client.loadConversations();
+    await client.openConversation('conversation-1');
+    client.conversationUpdated({ ...conversation({ id: 'gone', participants: [participant(ME), participant(BOB)] }) });
+    expect(client.getState().conversations['gone']).toBeDefined();
+    await client.connected();
+    expect(client.getState().conversations['gone']).toBeUndefined();
+    expect(client.getState().timelines['conversation-1']).toBeDefined();
+  });
+
   it('forgets a conversation the user was removed from', async () => {
     const { client } = setUp([message(1)]);
     await client.loadConversations();

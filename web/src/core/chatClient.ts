@@ -197,6 +197,7 @@ export class ChatClient {
   }
 
   async loadConversations(): Promise<void> {
+    const knownBefore = new Set(Object.keys(this.state.conversations));
     const loaded: Conversation[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < MAX_CONVERSATION_PAGES; page += 1) {
@@ -206,10 +207,21 @@ export class ChatClient {
       if (!cursor) break;
     }
     const conversations: Record<string, Conversation> = {};
-    // Keep conversations beyond the loaded pages that this session already knows.
-    for (const [id, held] of Object.entries(this.state.conversations)) conversations[id] = held;
+    let timelines = this.state.timelines;
+    if (cursor) {
+      // Not every page was loaded: keep the older conversations this session already knows.
+      for (const [id, held] of Object.entries(this.state.conversations)) conversations[id] = held;
+    } else {
+      // The whole list: what it lacks, the user has left or been removed from, unless it
+      // arrived (was created, say) while the list was on its way.
+      for (const [id, held] of Object.entries(this.state.conversations))
+        if (!knownBefore.has(id)) conversations[id] = held;
+      timelines = Object.fromEntries(
+        Object.entries(timelines).filter(([id]) => !knownBefore.has(id) || loaded.some((c) => c.id === id)),
+      );
+    }
     for (const conversation of loaded) conversations[conversation.id] = conversation;
-    this.set({ conversations, conversationsLoaded: true, presence: this.presenceFrom(loaded, true) });
+    this.set({ conversations, timelines, conversationsLoaded: true, presence: this.presenceFrom(loaded, true) });
     for (const conversation of loaded)
       this.readMarker(conversation.id).known(myLastReadSeq(conversation, this.state.me.id));
   }
