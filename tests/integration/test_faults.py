@@ -454,6 +454,51 @@ async def test_redis_outage_then_events_cross_processes_again_without_a_restart(
         assert crossed, f"no message crossed {label} within {CROSS_PROCESS_RECOVERY_SECONDS} s"
 
 
+async def test_membership_changed_while_redis_is_down_holds_on_every_process_after(
+    stack: Stack, sockets: OpenSocket
+) -> None:
+    one, two = await asyncio.gather(stack.parley(), stack.parley())
+    owner = await register(one.url, "owner")
+    removed, friend = await register(two.url, "removed"), await register(two.url, "friend")
+    owner_socket = await sockets(one.url, owner.access_token)
+    removed_socket = await sockets(two.url, removed.access_token)
+    friend_socket = await sockets(two.url, friend.access_token)
+    group = await start_group(one.url, owner, [removed, friend])
+    for chat in (removed_socket, friend_socket):
+        await chat.wait_for("conversationUpdated", with_id(group["id"]))
+
+    await stack.stop_redis()
+
+    # Made on process one; process two cannot hear of them while Redis is away. Both are
+    # stored and answered as such, not as failures.
+    async with api_client(one.url) as api:
+        removal = await api.delete(
+            f"/api/conversations/{group['id']}/participants/{removed.id}",
+            headers=bearer(owner),
+        )
+        assert removal.status_code == 204, removal.text
+        listed = await api.get("/api/conversations", headers=bearer(owner))
+        assert listed.status_code == 200, listed.text
+    fresh = await start_group(one.url, owner, [friend])
+
+    await stack.start_redis()
+
+    # Once the processes hear each other again, process two puts its sockets back in exactly
+    # their conversations' rooms: the friend gets the new group's messages...
+    started = time.monotonic()
+    for attempt in range(int(CROSS_PROCESS_RECOVERY_SECONDS / CROSS_PROCESS_TRY_SECONDS)):
+        message = await send(owner_socket, fresh["id"], f"new group {attempt}")
+        if await arrives_within(friend_socket, message["id"], CROSS_PROCESS_TRY_SECONDS):
+            break
+        assert time.monotonic() - started < CROSS_PROCESS_RECOVERY_SECONDS, "never joined"
+    # ...and the one removed gets nothing more of the old group, though the friend does.
+    after = await send(owner_socket, group["id"], "after the removal")
+    await friend_socket.wait_for("newMessage", with_id(after["id"]))
+    await removed_socket.assert_none(
+        "newMessage", lambda m: m["conversationId"] == group["id"], wait=1.0
+    )
+
+
 async def test_redis_outage_registration_answers_unavailable_and_leaves_the_username_free(
     stack: Stack,
 ) -> None:

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -55,19 +55,27 @@ def user_room(user_id: uuid.UUID) -> str:
     return f"user:{user_id}"
 
 
+CONVERSATION_ROOM_PREFIX = "conversation:"
+
+
 def conversation_room(conversation_id: uuid.UUID) -> str:
-    return f"conversation:{conversation_id}"
+    return f"{CONVERSATION_ROOM_PREFIX}{conversation_id}"
 
 
 # The event name under which room changes travel between processes, in the same channel and
 # order as every other event: a socket joins a room before the room's next event reaches it.
 ROOMS_EVENT = "parley:rooms"
+# Sent when events may have been lost between processes: each process then puts its
+# sockets back in exactly the rooms of their users' conversations, from the database.
+RESYNC_EVENT = "parley:resync"
+LISTEN_RETRY_SECONDS = 1.0
 
 # Events waiting to cross to other processes, and how many go to Redis in one round trip.
 PUBLISH_QUEUE_MAX = 10_000
 PUBLISH_BATCH_MAX = 500
 
 RoomsChange = Callable[[str, list[uuid.UUID], uuid.UUID], Awaitable[None]]
+ConversationsOf = Callable[[uuid.UUID], Awaitable[Iterable[uuid.UUID]]]
 
 
 class _RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # untyped library
@@ -85,12 +93,17 @@ class _RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # untype
         on_rooms: RoomsChange,
         skip: SkipSids,
         on_error: Callable[[], None],
+        on_missed: Callable[[], Awaitable[None]],
     ) -> None:
         super().__init__(url, channel=channel, redis_options={"socket_connect_timeout": timeout})
         self._on_rooms = on_rooms
         self._skip = skip
         self._on_error = on_error
+        self._on_missed = on_missed
         self._timeout = timeout
+        # Set when events may have been lost between processes (a failed publish, a lost
+        # subscription): once Redis answers again, every process redoes its rooms.
+        self._missed_events = False
         # Publishing has a client of its own with a read timeout, which the subscriber's
         # blocking reads cannot have, and a single task that sends whatever has queued up in
         # one round trip. Emits never wait for Redis: their local delivery is done, and a
@@ -113,6 +126,36 @@ class _RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # untype
         message = self._message(event, data, room, str(user_id))
         await self._handle_emit(message)
         await self._publish(message)
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
+        """The subscription to other processes' events, taken again a second after it is
+        lost (not after a growing back-off: a Redis back up should be used at once)."""
+        while True:
+            try:
+                self._redis_connect()
+                await self.pubsub.subscribe(self.channel)
+                if self._missed_events:
+                    logger.info("events from other processes are arriving again")
+                    self._missed_events = False
+                    # This process may have missed room changes; the others may have missed
+                    # this one's (its publishes failed meanwhile). Redis does not echo a
+                    # process's own events back to it.
+                    await self._on_missed()
+                    await self._publish(self._message(RESYNC_EVENT, {}, None, None))
+                async for message in self.pubsub.listen():
+                    yield message
+            except Exception as error:  # whatever broke, the subscription must come back
+                if not self._missed_events:
+                    self._on_error()
+                    logger.warning(
+                        "events from other processes interrupted",
+                        extra={"error": str(error) or type(error).__name__},
+                    )
+                self._missed_events = True
+                if self.pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await self.pubsub.aclose()  # the broken connection, before a new one
+                await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
     def _message(
         self, event: str, data: dict[str, Any], room: str | None, skip_user: str | None
@@ -152,8 +195,16 @@ class _RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # untype
                     for encoded in batch:
                         pipe.publish(self.channel, encoded)
                     await pipe.execute()
+                if self._missed_events:
+                    # Publishing works again while the subscription never broke (a hung
+                    # Redis): ask every process to redo its rooms, this one included.
+                    self._missed_events = False
+                    self._outgoing.put_nowait(
+                        self.json.dumps(self._message(RESYNC_EVENT, {}, None, None))
+                    )
             except Exception as error:  # the publisher must outlive any failure
                 self._on_error()
+                self._missed_events = True
                 logger.warning(
                     "events not published to other processes",
                     extra={"events": len(batch), "error": str(error) or type(error).__name__},
@@ -183,6 +234,9 @@ class _RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # untype
         await self._emit_here(message)
 
     async def _emit_here(self, message: dict[str, Any]) -> None:
+        if message.get("event") == RESYNC_EVENT:
+            await self._on_missed()
+            return
         if message.get("event") == ROOMS_EVENT:
             data = message["data"][0]
             users = [uuid.UUID(u) for u in data["users"]]
@@ -223,6 +277,7 @@ class RealtimeServer:
         self._by_user: dict[uuid.UUID, set[str]] = {}
         cors: list[str] | str = settings.cors_origins
         self._redis: _RedisManager | None = None
+        self._conversations_of: ConversationsOf | None = None
         # Events being handled now, for the drain on SIGTERM.
         self._in_flight = 0
         self._idle = asyncio.Event()
@@ -236,6 +291,7 @@ class RealtimeServer:
                 self._apply_rooms_change,
                 self._local_sids,
                 metrics.redis_errors.inc,
+                self._resync_rooms,
             )
         self._sio = socketio.AsyncServer(
             client_manager=self._redis,
@@ -258,6 +314,11 @@ class RealtimeServer:
     def on(self, event: str, model: type[PayloadT], handler: Handler[PayloadT]) -> None:
         """Handle `event`, whose payload must validate as `model`; the result is the ack."""
         self._routes[event] = _Route(model, handler)
+
+    def rooms_from(self, conversations_of: ConversationsOf) -> None:
+        """Where a user's conversations come from: a socket joins their rooms on connect,
+        and is put back in exactly those after events may have been lost."""
+        self._conversations_of = conversations_of
 
     def on_connect(self, hook: ConnectHook) -> None:
         """Run `hook` for each new socket after it has joined its user's room."""
@@ -369,6 +430,27 @@ class RealtimeServer:
                 socket.sid, conversation_room(conversation_id), namespace=NAMESPACE
             )
 
+    async def _resync_rooms(self) -> None:
+        """Put every socket of this process in exactly its user's conversation rooms."""
+        if self._conversations_of is None:
+            return
+        moved = 0
+        for user_id, sids in list(self._by_user.items()):
+            try:
+                wanted = {conversation_room(c) for c in await self._conversations_of(user_id)}
+            except ParleyError:
+                logger.warning("rooms not checked: the database is unavailable")
+                return
+            for sid in list(sids):
+                rooms = self._sio.rooms(sid, namespace=NAMESPACE)
+                held = {room for room in rooms if room.startswith(CONVERSATION_ROOM_PREFIX)}
+                for room in wanted - held:
+                    await self._sio.enter_room(sid, room, namespace=NAMESPACE)
+                for room in held - wanted:
+                    await self._sio.leave_room(sid, room, namespace=NAMESPACE)
+                moved += len(wanted ^ held)
+        logger.info("socket rooms checked against the database", extra={"changes": moved})
+
     def user_socket_count(self, user_id: uuid.UUID) -> int:
         return len(self._by_user.get(user_id, ()))
 
@@ -394,6 +476,8 @@ class RealtimeServer:
         await self._sio.enter_room(sid, user_room(user_id), namespace=NAMESPACE)
         self._by_user.setdefault(user_id, set()).add(sid)
         try:
+            if self._conversations_of is not None:
+                await self.join_socket(context, await self._conversations_of(user_id))
             for hook in self._on_connect:
                 await hook(context)
         except ParleyError as error:
