@@ -48,9 +48,6 @@ from parley.web import mount_web_client
 
 logger = logging.getLogger(__name__)
 
-# On a stop signal, socket events being handled get this long to finish and be acknowledged.
-DRAIN_TIMEOUT_SECONDS = 5.0
-
 
 def build_services(
     settings: Settings, clock: Clock | None = None, broadcaster: Broadcaster | None = None
@@ -156,7 +153,7 @@ class ParleyApp:
         await self._asgi(scope, receive, send)
 
     async def drain(self) -> None:
-        await self.services.realtime.drain(DRAIN_TIMEOUT_SECONDS)
+        await self.services.realtime.drain(self.services.settings.drain_timeout_seconds)
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> ParleyApp:

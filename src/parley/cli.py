@@ -84,15 +84,50 @@ def strong_secret(secret: str) -> bool:
 
 def migrate(settings: Settings) -> bool:
     """Bring the schema up to date; False (with the reason logged) when that fails."""
-    from parley.db.migrate import upgrade_to_head
+    import asyncio
+
+    from parley.db.migrate import current_revision, upgrade_to_head
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
+        before = asyncio.run(current_revision(settings))
         upgrade_to_head(settings)
+        after = asyncio.run(current_revision(settings))
     except Exception as error:
         logger.error("migration failed: %s: %s", type(error).__name__, error)
         return False
-    logger.info("database schema is at the newest revision")
+    if before == after:
+        logger.info("database schema is at the newest revision (%s)", after)
+    else:
+        logger.info("database schema upgraded from %s to %s", before or "nothing", after)
+    return True
+
+
+def schema_is_current(settings: Settings) -> bool:
+    """Whether the database is at this release's revision, for a process that does not
+    migrate itself; False (with the reason logged) when it is not or cannot be read."""
+    import asyncio
+
+    from parley.db.migrate import current_revision, known_revision, newest_revision
+
+    try:
+        current = asyncio.run(current_revision(settings))
+    except Exception as error:
+        logger.error("database unreachable: %s: %s", type(error).__name__, error)
+        return False
+    wanted = newest_revision(settings)
+    if current and current != wanted and not known_revision(settings, current):
+        # A newer release migrated already, as in a rolling update: its migrations keep
+        # the schema usable by the release before.
+        logger.warning("database schema is at %s, newer than this release (%s)", current, wanted)
+        return True
+    if current != wanted:
+        logger.error(
+            "database schema is at %s, this release needs %s: run `parley migrate` first",
+            current or "nothing",
+            wanted,
+        )
+        return False
     return True
 
 
@@ -130,6 +165,8 @@ def serve_forever(settings: Settings, host: str, port: int) -> int:
         )
         return 1
     if settings.migrate_on_start and not migrate(settings):
+        return 1
+    if not settings.migrate_on_start and not schema_is_current(settings):
         return 1
     app = create_app(settings)
     config = uvicorn.Config(

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     redis_prefix: str = "parley"
     redis_timeout_seconds: float = 1.0  # a Redis call slower than this counts as a failure
     migrate_on_start: bool = True
+    # On SIGTERM, socket events being handled get this long to finish and be acknowledged;
+    # longer than a database statement may take, so none is stored after the sockets close.
+    drain_timeout_seconds: float = 12.0
     # The web client's build (index.html and assets/); unset: web/dist of this checkout.
     web_dir: Path | None = None
     # PostgreSQL connection pool (SQLite needs none of these).
@@ -126,6 +129,8 @@ class Settings(BaseSettings):
         url = self.database_url or f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'parley.db'}"
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+            # libpq's `sslmode=require` (what hosted PostgreSQL hands out) is asyncpg's `ssl`.
+            url = url.replace("?sslmode=", "?ssl=").replace("&sslmode=", "&ssl=")
         if url.startswith("sqlite://"):
             url = "sqlite+aiosqlite://" + url.split("://", 1)[1]
         return url

@@ -38,25 +38,43 @@ async def health(services: ServicesDep) -> JSONResponse:
     return _answer(checks, healthy=checks.database == "ok" and checks.redis != "error")
 
 
-@router.get("/health/ready", response_model=Health, responses={503: {"model": Health}})
+class ReadyChecks(WireModel):
+    database: Literal["ok", "error"]
+
+
+class Ready(WireModel):
+    status: Literal["ok", "error", "draining"]
+    checks: ReadyChecks
+
+
+@router.get("/health/ready", response_model=Ready, responses={503: {"model": Ready}})
 async def ready(services: ServicesDep) -> JSONResponse:
     """Whether this process should get traffic, for readiness probes: the database must
-    answer; Redis need not, since a process without it still stores and delivers messages
-    to its own sockets (the others catch up with `sync`)."""
-    checks = await _check(services)
-    return _answer(checks, healthy=checks.database == "ok")
+    answer, and the process must not be stopping. Redis is not asked: a process without it
+    still stores and delivers messages to its own sockets (the others catch up with `sync`),
+    and a hung Redis must not slow the probe."""
+    database = await _check_database(services)
+    status: Literal["ok", "error", "draining"] = "ok" if database == "ok" else "error"
+    if services.realtime.draining:
+        status = "draining"
+    body = Ready(status=status, checks=ReadyChecks(database=database))
+    return JSONResponse(body.model_dump(mode="json"), 200 if status == "ok" else 503)
 
 
 class Live(WireModel):
     status: Literal["ok"]
 
 
-async def _check(services: Services) -> HealthChecks:
-    database: Literal["ok", "error"] = "ok"
+async def _check_database(services: Services) -> Literal["ok", "error"]:
     try:
         await services.database.ping()
     except Unavailable:
-        database = "error"
+        return "error"
+    return "ok"
+
+
+async def _check(services: Services) -> HealthChecks:
+    database = await _check_database(services)
     redis: Literal["ok", "error", "disabled"] = "disabled"
     if services.redis is not None:
         try:

@@ -50,7 +50,7 @@ IMAGE = "parley:0.1.0"
 DATA_DIR = "/app/data"
 SERVE_ARGS = ["serve", "--host", "0.0.0.0", "--port", str(PORT)]
 # Parley drains within about 10 s of SIGTERM (uvicorn's timeout_graceful_shutdown).
-DRAIN_SECONDS = 10
+DRAIN_SECONDS = 12 + 10  # socket events (PARLEY_DRAIN_TIMEOUT_SECONDS), then uvicorn's own
 # The oldest Kubernetes minor the manifests promise to work on; the newest bundled one is
 # checked too. 1.29 is about the oldest that managed offerings still run.
 OLDEST_KUBERNETES = "1.29"
@@ -646,6 +646,7 @@ def test_production_settings_are_set_in_compose_and_kubernetes_alike() -> None:
         "PARLEY_JWT_SECRET",
         "PARLEY_MIGRATE_ON_START",
         "PARLEY_LOG_FORMAT",
+        "PARLEY_FORWARDED_ALLOW_IPS",  # behind a proxy: else every client is the proxy
     }
 
     assert required <= names["compose.yaml"]

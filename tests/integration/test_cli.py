@@ -33,3 +33,17 @@ def test_failed_migration_is_one_log_line_and_exit_1(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert any("migration failed" in line for line in output), output
+
+
+def test_serve_without_migrating_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    no_migration = {"PARLEY_MIGRATE_ON_START": "false"}
+    refused = run_parley(["serve", "--port", "9"], no_migration, tmp_path)
+    first = run_parley(["migrate"], {}, tmp_path)
+    again = run_parley(["migrate"], {}, tmp_path)
+
+    assert refused.returncode == 1
+    assert "run `parley migrate` first" in refused.stderr + refused.stdout
+    assert "Traceback" not in refused.stderr
+    assert first.returncode == again.returncode == 0
+    assert "upgraded from nothing to" in first.stderr + first.stdout
+    assert "is at the newest revision" in again.stderr + again.stdout

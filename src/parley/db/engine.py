@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from parley.config import Settings
@@ -97,10 +98,11 @@ class Database:
 
     @asynccontextmanager
     async def _unavailable_on_failure(self) -> AsyncIterator[None]:
-        """Translate a lost or unreachable database into the contract's `unavailable`."""
+        """Translate a lost, unreachable or saturated database (no free connection in the
+        pool in time) into the contract's `unavailable`."""
         try:
             yield
-        except (OperationalError, InterfaceError, OSError) as exc:
+        except (OperationalError, InterfaceError, PoolTimeout, OSError) as exc:
             self._on_error()
             logger.error("database unavailable: %s", type(exc).__name__)
             raise Unavailable("database unavailable") from exc

@@ -9,6 +9,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from parley.config import Settings
 
@@ -20,6 +24,32 @@ def alembic_config(database_url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
+
+
+def newest_revision(settings: Settings) -> str:
+    heads = ScriptDirectory.from_config(alembic_config(settings.resolved_database_url)).get_heads()
+    return ",".join(sorted(heads))
+
+
+def known_revision(settings: Settings, revision: str) -> bool:
+    """Whether this release has `revision` (a newer release's revision it has not)."""
+    scripts = ScriptDirectory.from_config(alembic_config(settings.resolved_database_url))
+    known = {script.revision for script in scripts.walk_revisions()}
+    return all(part in known for part in revision.split(","))
+
+
+async def current_revision(settings: Settings) -> str:
+    """The revision the database is at; "" for a database never migrated."""
+
+    def read(connection: Connection) -> str:
+        return ",".join(sorted(MigrationContext.configure(connection).get_current_heads()))
+
+    engine = create_async_engine(settings.resolved_database_url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(read)
+    finally:
+        await engine.dispose()
 
 
 def upgrade_to_head(settings: Settings) -> None:

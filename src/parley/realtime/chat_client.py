@@ -21,8 +21,9 @@ HISTORY_LINES = 20
 WAIT_FOR_PEER_SECONDS = 2.0
 # Refresh the access token when less than this is left of its life.
 REFRESH_MARGIN_SECONDS = 30.0
-# A line typed while the server is away or stopping is sent again this often, for ~10 s.
-SEND_ATTEMPTS = 10
+# A line typed while the server is away or stopping is sent again this often, for ~30 s
+# (the client's reconnection backs off to 5 s between tries).
+SEND_ATTEMPTS = 30
 RESEND_AFTER_SECONDS = 1.0
 
 

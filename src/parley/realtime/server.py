@@ -334,6 +334,10 @@ class RealtimeServer:
     def connected_count(self) -> int:
         return len(self._sockets)
 
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
     async def drain(self, timeout: float) -> None:
         """Answer new events `unavailable`, finish the ones being handled and send their
         acknowledgements, so that nothing stored goes unacknowledged when the process stops.

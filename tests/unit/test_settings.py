@@ -1,4 +1,5 @@
-"""Every setting is where an operator looks for it: `.env.example`, with its default."""
+"""Settings: each is where an operator looks for it (`.env.example`, with its default), and
+database URLs as hosting providers hand them out work as given."""
 
 from __future__ import annotations
 
@@ -34,3 +35,15 @@ def test_env_example_shows_the_defaults() -> None:
             assert shown in (("true", "on") if default else ("false", "off")), name
         else:
             assert shown in (str(default), str(default).removesuffix(".0")), name
+
+
+def test_postgres_urls_get_the_async_driver_and_libpq_ssl_modes() -> None:
+    given = {
+        "postgresql://u:p@db/parley": "postgresql+asyncpg://u:p@db/parley",
+        "postgres://u:p@db/parley?sslmode=require": "postgresql+asyncpg://u:p@db/parley?ssl=require",
+        "postgresql://u:p@db/parley?application_name=x&sslmode=verify-full": (
+            "postgresql+asyncpg://u:p@db/parley?application_name=x&ssl=verify-full"
+        ),
+    }
+    for url, resolved in given.items():
+        assert Settings(database_url=url).resolved_database_url == resolved
