@@ -40,8 +40,9 @@ export function lastSeenLabel(iso: string | null, now: Date = new Date()): strin
   const minutes = Math.floor((now.getTime() - new Date(iso).getTime()) / 60_000);
   if (minutes < 1) return 'Last seen just now';
   if (minutes < 60) return `Last seen ${minutes} min ago`;
-  if (dayKey(iso) === dayKey(now.toISOString())) return `Last seen today at ${timeLabel(iso)}`;
-  return `Last seen ${dayLabel(iso, now).toLowerCase().startsWith('yesterday') ? 'yesterday' : dayLabel(iso, now)} at ${timeLabel(iso)}`;
+  const day = dayLabel(iso, now);
+  if (day === 'Today' || day === 'Yesterday') return `Last seen ${day.toLowerCase()} at ${timeLabel(iso)}`;
+  return `Last seen ${day} at ${timeLabel(iso)}`;
 }
 
 export function otherParticipant(conversation: Conversation, meId: string): Participant | undefined {
