@@ -30,6 +30,7 @@ PROCESSES = 3
 PRESENCE_EXPIRY_SECONDS = 3
 BURST_MESSAGES = 150
 KILL_AFTER_ACKS = 50
+ORDERED_SENDS_EACH = 40  # per process, all at once
 
 
 @pytest.fixture
@@ -150,6 +151,32 @@ async def test_every_event_crosses_processes(cluster: list[str]) -> None:
         await carol_chat.assert_none("newMessage", lambda m: m["id"] == after["id"])
     finally:
         for chat in everyone:
+            await chat.disconnect()
+
+
+async def test_each_socket_gets_a_conversation_s_messages_in_seq_order(
+    cluster: list[str],
+) -> None:
+    # A sender and a reader on each process, all sending at once into one group: commits
+    # on different processes race their publishes to Redis, and readers must not see it.
+    people = [await register(url, f"member{i}") for i, url in enumerate(cluster)]
+    group = await start_group(cluster[0], people[0], people[1:])
+    chats = [await connect(url, p.access_token) for url, p in zip(cluster, people, strict=True)]
+    try:
+
+        async def send_many(chat: ChatSocket, label: str) -> None:
+            for n in range(ORDERED_SENDS_EACH):
+                ok(await chat.call("sendMessage", _text(group["id"], f"{label} {n}")))
+
+        await asyncio.gather(*(send_many(chat, f"p{i}") for i, chat in enumerate(chats)))
+        total = ORDERED_SENDS_EACH * len(chats)
+        for chat in chats:
+            await chat.wait_for("newMessage", lambda m: m["seq"] == total)
+        for index, chat in enumerate(chats):
+            seqs = [m["seq"] for m in chat.received("newMessage")]
+            assert seqs == list(range(1, total + 1)), f"reader on process {index}: {seqs}"
+    finally:
+        for chat in chats:
             await chat.disconnect()
 
 

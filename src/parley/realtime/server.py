@@ -12,7 +12,8 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -69,6 +70,10 @@ ROOMS_EVENT = "parley:rooms"
 # sockets back in exactly the rooms of their users' conversations, from the database.
 RESYNC_EVENT = "parley:resync"
 LISTEN_RETRY_SECONDS = 1.0
+# How long a message that skips ahead of its conversation's seq waits for the ones before
+# it, and how many conversations' newest seq a process remembers for that.
+HOLD_SECONDS = 0.5
+ROOMS_REMEMBERED = 100_000
 
 # Events waiting to cross to other processes, and how many go to Redis in one round trip.
 PUBLISH_QUEUE_MAX = 10_000
@@ -113,6 +118,7 @@ class _RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # untype
         )
         self._outgoing: asyncio.Queue[str] = asyncio.Queue(maxsize=PUBLISH_QUEUE_MAX)
         self._publishing: asyncio.Task[None] | None = None
+        self._in_order = _SeqOrder(self._deliver_late)
 
     async def publish_rooms(
         self, change: str, user_ids: list[uuid.UUID], conversation_id: uuid.UUID
@@ -242,9 +248,76 @@ class _RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # untype
             users = [uuid.UUID(u) for u in data["users"]]
             await self._on_rooms(data["change"], users, uuid.UUID(data["room"]))
             return
+        if message.get("event") == "newMessage" and message.get("room"):
+            for ready in self._in_order.offer(message["room"], message["data"][0]["seq"], message):
+                await self._deliver(ready)
+            return
+        await self._deliver(message)
+
+    async def _deliver(self, message: dict[str, Any]) -> None:
         if message.get("skip_user"):
             message = {**message, "skip_sid": self._skip(uuid.UUID(message["skip_user"]))}
         await super()._handle_emit(message)
+
+    async def _deliver_late(self, room: str) -> None:
+        for ready in self._in_order.give_up(room):
+            await self._deliver(ready)
+
+
+class _SeqOrder:
+    """Puts each room's messages back in `seq` order.
+
+    Messages of one conversation sent through different processes reach Redis in the order
+    their processes publish them, which is not always the order of their commits. A message
+    that skips ahead is held until the ones before it arrive, or for HOLD_SECONDS at most
+    (a process that died between commit and publish leaves a gap for good; clients fill it
+    with `sync`).
+    """
+
+    def __init__(self, on_timeout: Callable[[str], Coroutine[Any, Any, None]]) -> None:
+        self._on_timeout = on_timeout
+        self._timeouts: set[asyncio.Task[None]] = set()
+        self._last: OrderedDict[str, int] = OrderedDict()  # newest seq delivered, by room
+        self._held: dict[str, dict[int, Any]] = {}
+
+    def offer(self, room: str, seq: int, item: Any) -> list[Any]:
+        """What to deliver now, in order: `item` and any it unblocked, or nothing yet."""
+        last = self._last.get(room)
+        if last is not None and seq > last + 1:
+            held = self._held.setdefault(room, {})
+            if not held:
+                asyncio.get_running_loop().call_later(HOLD_SECONDS, self._time_out, room)
+            held[seq] = item
+            return []
+        ready = [item]
+        if last is None or seq > last:  # a late duplicate or stray changes nothing
+            self._set_last(room, seq)
+            held = self._held.get(room, {})
+            while seq + 1 in held:
+                seq += 1
+                ready.append(held.pop(seq))
+                self._set_last(room, seq)
+            if room in self._held and not held:
+                del self._held[room]
+        return ready
+
+    def _time_out(self, room: str) -> None:
+        task = asyncio.create_task(self._on_timeout(room))
+        self._timeouts.add(task)
+        task.add_done_callback(self._timeouts.discard)
+
+    def give_up(self, room: str) -> list[Any]:
+        """The held messages of `room`, in order, after waiting long enough for the gap."""
+        held = self._held.pop(room, {})
+        if held:
+            self._set_last(room, max(held))
+        return [held[seq] for seq in sorted(held)]
+
+    def _set_last(self, room: str, seq: int) -> None:
+        self._last[room] = seq
+        self._last.move_to_end(room)
+        if len(self._last) > ROOMS_REMEMBERED:
+            self._last.popitem(last=False)
 
 
 SkipSids = Callable[[uuid.UUID], list[str]]
