@@ -6,19 +6,30 @@ const TOTAL = 10_000;
 // Messages in flight at once while seeding.
 const WINDOW = 50;
 
-/** Sends `count` messages through the socket, WINDOW at a time, acknowledged. */
-async function seed(url: string, token: string, conversationId: string, count: number): Promise<void> {
-  const socket = io(`${url}/chat`, { auth: { token }, transports: ['websocket'], reconnection: false });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
+/**
+ * Sends `count` messages, WINDOW at a time, acknowledged; the senders take turns in runs of
+ * three, so runs of one sender cross the page boundaries the way real conversations do.
+ */
+async function seed(url: string, tokens: string[], conversationId: string, count: number): Promise<void> {
+  const sockets = tokens.map((token) =>
+    io(`${url}/chat`, { auth: { token }, transports: ['websocket'], reconnection: false }),
+  );
+  await Promise.all(
+    sockets.map(
+      (socket) =>
+        new Promise<void>((resolve, reject) => {
+          socket.once('connect', () => resolve());
+          socket.once('connect_error', reject);
+        }),
+    ),
+  );
   try {
     for (let start = 1; start <= count; start += WINDOW) {
       const batch: Promise<Ack<Message>>[] = [];
       for (let n = start; n < Math.min(start + WINDOW, count + 1); n += 1) {
         // Some messages run to several lines, so rows differ in height.
         const content = n % 7 === 0 ? `Message #${n}\n${'A longer message that wraps. '.repeat(6)}` : `Message #${n}`;
+        const socket = sockets[Math.floor(n / 3) % sockets.length]!;
         batch.push(
           socket.timeout(30_000).emitWithAck('sendMessage', { conversationId, clientId: `seed-${n}`, content }),
         );
@@ -26,7 +37,7 @@ async function seed(url: string, token: string, conversationId: string, count: n
       for (const ack of await Promise.all(batch)) if (!ack.ok) throw new Error(ack.error.message);
     }
   } finally {
-    socket.disconnect();
+    for (const socket of sockets) socket.disconnect();
   }
 }
 
@@ -39,7 +50,7 @@ test('10,000 messages scroll back page by page without losing the place', async 
     participantIds: [alice.id],
   });
   const seedStarted = Date.now();
-  await seed(server.url, bob.accessToken, conversation.id, TOTAL);
+  await seed(server.url, [bob.accessToken, alice.accessToken], conversation.id, TOTAL);
   test.info().annotations.push({ type: 'seed', description: `${TOTAL} messages in ${Date.now() - seedStarted} ms` });
   console.log(`seeded ${TOTAL} messages in ${Date.now() - seedStarted} ms`);
 

@@ -43,6 +43,12 @@ export function MessageList({ conversation }: { conversation: Conversation }) {
     overscan: 8,
   });
 
+  // A row above the view that changes height (a loaded page makes the row at its edge start
+  // or continue a run of one sender) moves the view by as much, whichever way the reader
+  // scrolls, so what is on screen stays put.
+  virtualizer.shouldAdjustScrollPositionOnItemSizeChange = (item, _delta, instance) =>
+    item.start < (instance.scrollOffset ?? 0);
+
   // Open at the newest message.
   const opened = useRef(false);
   useLayoutEffect(() => {
