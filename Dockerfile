@@ -74,11 +74,12 @@ USER 10001:10001
 
 EXPOSE 8000
 
-# urllib raises on a refused connection and on any status but 2xx (503 when the database is
-# away), so the exit code says healthy or not without curl in the image. It asks the port
-# the server listens on: PARLEY_PORT, which `docker run -e PARLEY_PORT=...` may change.
+# Readiness: 503 when the database is away or the process is stopping (not over Redis, which
+# the process can do without). urllib raises on a refused connection and on any status but
+# 2xx, so the exit code says healthy or not without curl in the image. It asks the port the
+# server listens on: PARLEY_PORT, which `docker run -e PARLEY_PORT=...` may change.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PARLEY_PORT\"]}/api/health', timeout=3)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PARLEY_PORT\"]}/api/health/ready', timeout=3)"]
 
 # Parley drains on SIGTERM (stops accepting, finishes in-flight work, closes sockets) within
 # about 10 s: give it more than that before SIGKILL (compose stop_grace_period, Kubernetes

@@ -43,7 +43,6 @@ MANIFESTS = sorted(path for path in KUBERNETES.glob("*.yaml") if path != KUSTOMI
 # What every file must agree on.
 PORT = 8000
 METRICS_PORT = 9000  # Kubernetes only: off the Service's port, so no Ingress can route it
-HEALTH_PATH = "/api/health"
 READY_PATH = "/api/health/ready"  # the database answers; Redis may be away
 LIVE_PATH = "/api/health/live"  # answers whenever the process does, whatever its dependencies
 IMAGE = "parley:0.1.0"
@@ -198,7 +197,7 @@ def test_dockerfile_exposes_the_port_and_checks_health_without_curl() -> None:
     assert values_of(runtime, "EXPOSE") == [str(PORT)]
     assert command[0] == "python"
     # The port the server listens on, from the same variable.
-    assert 'http://127.0.0.1:{os.environ["PARLEY_PORT"]}' + HEALTH_PATH in command[-1]
+    assert 'http://127.0.0.1:{os.environ["PARLEY_PORT"]}' + READY_PATH + "'" in command[-1]
     compile(command[-1], "HEALTHCHECK", "exec")
     assert env_of(runtime)["PARLEY_PORT"] == str(PORT)
     assert "curl" not in healthcheck and "wget" not in healthcheck
@@ -481,7 +480,9 @@ def test_manifest_is_valid_for_kubernetes(path: Path, version: str) -> None:
 def test_kustomization_lists_every_manifest() -> None:
     kustomization = load_yaml(KUSTOMIZATION)
 
-    assert sorted(kustomization["resources"]) == [path.name for path in MANIFESTS]
+    # All but the Secret's placeholders, which would overwrite the real Secret on each apply.
+    expected = [path.name for path in MANIFESTS if path.name != "secret.yaml"]
+    assert sorted(kustomization["resources"]) == expected
     assert [image["name"] for image in kustomization["images"]] == [IMAGE.split(":")[0]]
 
 
