@@ -53,6 +53,8 @@ export interface ChatState {
   connection: ConnectionState;
   conversations: Record<string, Conversation>;
   conversationsLoaded: boolean;
+  /** The cursor of the next page of older conversations, null when all are loaded. */
+  conversationsCursor: string | null;
   timelines: Record<string, Timeline>;
   loadingOlder: Record<string, boolean>;
   outbox: Record<string, OutboxItem[]>;
@@ -117,6 +119,7 @@ export class ChatClient {
       connection: { status: 'connecting', nextRetryAt: null, failures: 0 },
       conversations: {},
       conversationsLoaded: false,
+      conversationsCursor: null,
       timelines: {},
       loadingOlder: {},
       outbox: {},
@@ -221,9 +224,25 @@ export class ChatClient {
       );
     }
     for (const conversation of loaded) conversations[conversation.id] = conversation;
-    this.set({ conversations, timelines, conversationsLoaded: true, presence: this.presenceFrom(loaded, true) });
+    this.set({
+      conversations,
+      timelines,
+      conversationsLoaded: true,
+      conversationsCursor: cursor,
+      presence: this.presenceFrom(loaded, true),
+    });
     for (const conversation of loaded)
       this.readMarker(conversation.id).known(myLastReadSeq(conversation, this.state.me.id));
+  }
+
+  /** The next page of older conversations, for a list longer than the first pages. */
+  async loadMoreConversations(): Promise<void> {
+    const cursor = this.state.conversationsCursor;
+    if (!cursor) return;
+    const page = await this.deps.api.listConversations(cursor, 50);
+    const conversations = { ...this.state.conversations };
+    for (const conversation of page.items) conversations[conversation.id] ??= conversation;
+    this.set({ conversations, conversationsCursor: page.nextCursor, presence: this.presenceFrom(page.items, false) });
   }
 
   private presenceFrom(conversations: readonly Conversation[], overwrite: boolean): Record<string, PresenceInfo> {

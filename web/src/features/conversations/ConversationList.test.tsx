@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { act, cleanup, render, within } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChatContext } from '../../app/chatContext';
 import { ChatClient, type ChatApi, type ChatLink } from '../../core/chatClient';
@@ -73,5 +73,52 @@ describe('ConversationList', () => {
     const rows = view.getAllByRole('link');
     expect(rows.map((row) => row.getAttribute('data-conversation-id'))).toEqual(['a', 'b']);
     expect(within(rows[0]!).getByTestId('unread-badge').textContent).toBe('1');
+  });
+
+  it('shows older conversations on request when the list has more pages', async () => {
+    // Six pages of one conversation each, newest first; the client loads four at start.
+    const api = {
+      listConversations: async (before: string | null) => {
+        const page = before === null ? 0 : Number(before);
+        const item = conversation({
+          id: `c${page}`,
+          lastActivityAt: new Date(Date.UTC(2026, 11, 4, 12 - page)).toISOString(),
+        });
+        return { items: [item], nextCursor: page < 5 ? String(page + 1) : null };
+      },
+    } as unknown as ChatApi;
+    const link: ChatLink = {
+      connected: false,
+      retryNow: () => undefined,
+      request: () => Promise.reject(new Error('x')),
+    };
+    const me = {
+      id: ME,
+      username: 'me',
+      displayName: 'Me',
+      email: 'me@example.com',
+      avatarUrl: null,
+      createdAt: '',
+      updatedAt: '',
+    };
+    const client = new ChatClient({ me, api, link, clock: new FakeClock() });
+    await client.loadConversations();
+    const view = render(
+      <ChatContext.Provider value={client}>
+        <ConversationList selectedId={null} />
+      </ChatContext.Provider>,
+    );
+    expect(view.getAllByRole('link')).toHaveLength(4);
+    await act(async () => fireEvent.click(view.getByRole('button', { name: 'Show older conversations' })));
+    expect(view.getAllByRole('link').map((row) => row.getAttribute('data-conversation-id'))).toEqual([
+      'c0',
+      'c1',
+      'c2',
+      'c3',
+      'c4',
+    ]);
+    await act(async () => fireEvent.click(view.getByRole('button', { name: 'Show older conversations' })));
+    expect(view.getAllByRole('link')).toHaveLength(6);
+    expect(view.queryByRole('button', { name: 'Show older conversations' })).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { useChat } from '../../app/chatContext';
+import { useChat, useChatClient } from '../../app/chatContext';
 import { navigate } from '../../app/route';
 import { signOut } from '../../app/session';
 import { byActivity } from '../../core/unread';
@@ -11,7 +11,10 @@ export function ConversationList({ selectedId }: { selectedId: string | null }) 
   const me = useChat((state) => state.me);
   const conversations = useChat((state) => state.conversations);
   const loaded = useChat((state) => state.conversationsLoaded);
+  const hasMore = useChat((state) => state.conversationsCursor !== null);
+  const client = useChatClient();
   const [composing, setComposing] = useState(false);
+  const [loadingMore, setLoadingMore] = useState(false);
   const sorted = useMemo(() => Object.values(conversations).sort(byActivity), [conversations]);
 
   return (
@@ -58,6 +61,22 @@ export function ConversationList({ selectedId }: { selectedId: string | null }) 
             </li>
           ))}
         </ul>
+        {hasMore && (
+          <button
+            type="button"
+            className="button button--quiet list-more"
+            disabled={loadingMore}
+            onClick={() => {
+              setLoadingMore(true);
+              client
+                .loadMoreConversations()
+                .catch(() => undefined)
+                .finally(() => setLoadingMore(false));
+            }}
+          >
+            {loadingMore ? 'Loading…' : 'Show older conversations'}
+          </button>
+        )}
       </nav>
     </div>
   );
