@@ -1,5 +1,5 @@
 /** Test fixtures: one Parley server per worker, and helpers that act as a user would. */
-import { test as base, expect, type Browser, type Page } from '@playwright/test';
+import { test as base, expect, type Page } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,11 +99,6 @@ export async function signInInUi(page: Page, account: Account): Promise<void> {
   await page.getByLabel('Password').fill(account.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('status')).toHaveAttribute('data-status', 'connected');
-}
-
-export async function newPage(browser: Browser, options: Parameters<Browser['newContext']>[0] = {}): Promise<Page> {
-  const context = await browser.newContext(options);
-  return context.newPage();
 }
 
 export function screenshotPath(name: string): string {

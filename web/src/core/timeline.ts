@@ -20,10 +20,6 @@ export interface Timeline {
 
 export const emptyTimeline: Timeline = { messages: [], hasMoreBefore: true, syncedSeq: 0 };
 
-export function firstSeq(timeline: Timeline): number | null {
-  return timeline.messages[0]?.seq ?? null;
-}
-
 export function lastSeqOf(timeline: Timeline): number {
   return timeline.messages.at(-1)?.seq ?? 0;
 }
