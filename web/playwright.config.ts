@@ -8,6 +8,8 @@ export default defineConfig({
   timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
+  // Two workers for two cores. Files start in name order, so the longest one
+  // (10k-messages, most of it seeding) starts first and the others run beside it.
   workers: 2,
   retries: 0,
   reporter: [['list'], ['html', { outputFolder: 'e2e-artifacts/report', open: 'never' }]],

@@ -61,7 +61,7 @@ test('10,000 messages scroll back page by page without losing the place', async 
 
   // Older pages answer a little late, so the test can see the view before and after each lands.
   await page.route('**/api/conversations/*/messages?*', async (route) => {
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await new Promise((resolve) => setTimeout(resolve, 30));
     await route.continue();
   });
 
