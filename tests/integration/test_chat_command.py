@@ -18,7 +18,7 @@ async def start_chat(server: ParleyServer, me: str, other: str, register: bool) 
     )
 
 
-async def read_until(process: Process, text: str, timeout: float = 10.0) -> list[str]:
+async def read_until(process: Process, text: str, timeout: float = 20.0) -> list[str]:
     """Lines the chat prints, up to and including the first one containing `text`."""
     assert process.stdout is not None
     lines: list[str] = []
@@ -31,6 +31,18 @@ async def read_until(process: Process, text: str, timeout: float = 10.0) -> list
             lines.append(line.rstrip("\n"))
             if text in line:
                 return lines
+
+
+async def two_people_chatting(
+    server: ParleyServer, alice: str, bob: str
+) -> tuple[Process, Process]:
+    """Two new accounts, each in a `parley chat` with the other, both past the greeting."""
+    alice_chat = await start_chat(server, alice, bob, register=True)
+    await read_until(alice_chat, f"waiting for {bob}")
+    bob_chat = await start_chat(server, bob, alice, register=True)
+    await read_until(bob_chat, "-- chatting with")
+    await read_until(alice_chat, "-- chatting with")
+    return alice_chat, bob_chat
 
 
 async def say(process: Process, text: str) -> None:
@@ -53,11 +65,7 @@ async def test_two_people_chat_from_two_terminals_and_keep_their_history(
     server: ParleyServer,
 ) -> None:
     alice, bob = unique_name("alice"), unique_name("bob")
-    alice_chat = await start_chat(server, alice, bob, register=True)
-    await read_until(alice_chat, f"waiting for {bob}")
-    bob_chat = await start_chat(server, bob, alice, register=True)
-    await read_until(bob_chat, "-- chatting with")
-    await read_until(alice_chat, "-- chatting with")
+    alice_chat, bob_chat = await two_people_chatting(server, alice, bob)
 
     await say(alice_chat, "hello bob 👋")
     await read_until(bob_chat, f"{alice}: hello bob 👋")
@@ -92,11 +100,7 @@ async def test_a_line_typed_while_the_server_restarts_arrives_once(
 ) -> None:
     server = server_factory()
     alice, bob = unique_name("alice"), unique_name("bob")
-    alice_chat = await start_chat(server, alice, bob, register=True)
-    await read_until(alice_chat, f"waiting for {bob}")
-    bob_chat = await start_chat(server, bob, alice, register=True)
-    await read_until(bob_chat, "-- chatting with")
-    await read_until(alice_chat, "-- chatting with")
+    alice_chat, bob_chat = await two_people_chatting(server, alice, bob)
 
     await asyncio.to_thread(server.stop)
     await say(alice_chat, "typed while the server was away")

@@ -217,6 +217,21 @@ def with_client_id(client_id: str) -> Callable[[Any], bool]:
     return lambda payload: isinstance(payload, dict) and payload.get("clientId") == client_id
 
 
+async def until_one_crosses(
+    sender: ChatSocket, receiver: ChatSocket, conversation_id: str, label: str
+) -> None:
+    """Send a fresh message each try until one reaches `receiver` (on another process), or
+    fail once the recovery bound runs out."""
+    started = time.monotonic()
+    for attempt in range(int(CROSS_PROCESS_RECOVERY_SECONDS / CROSS_PROCESS_TRY_SECONDS)):
+        message = await send(sender, conversation_id, f"{label} {attempt}")
+        if await arrives_within(receiver, message["id"], CROSS_PROCESS_TRY_SECONDS):
+            return
+        if time.monotonic() - started > CROSS_PROCESS_RECOVERY_SECONDS:
+            break
+    raise AssertionError(f"no message crossed ({label}) within {CROSS_PROCESS_RECOVERY_SECONDS} s")
+
+
 async def arrives_within(chat: ChatSocket, message_id: str, timeout: float) -> bool:
     try:
         await chat.wait_for("newMessage", with_id(message_id), timeout)
@@ -331,12 +346,7 @@ async def test_hung_redis_costs_senders_no_timeout_and_recovers(
     # Carol, on the other process, missed those; `sync` gives them, and new events cross again.
     synced = ok(await carol_socket.call("sync", {"conversationId": group["id"], "afterSeq": 0}))
     assert [m["content"] for m in synced["items"]] == [str(n) for n in range(HUNG_REDIS_SENDS)]
-    started = time.monotonic()
-    for attempt in range(int(CROSS_PROCESS_RECOVERY_SECONDS / CROSS_PROCESS_TRY_SECONDS)):
-        message = await send(alice_socket, group["id"], f"after the freeze {attempt}")
-        if await arrives_within(carol_socket, message["id"], CROSS_PROCESS_TRY_SECONDS):
-            break
-        assert time.monotonic() - started < CROSS_PROCESS_RECOVERY_SECONDS, "never crossed again"
+    await until_one_crosses(alice_socket, carol_socket, group["id"], "after the freeze")
 
 
 async def test_redis_outage_fails_health_and_refresh_until_redis_returns(stack: Stack) -> None:
@@ -437,21 +447,8 @@ async def test_redis_outage_then_events_cross_processes_again_without_a_restart(
 
     await stack.start_redis()
 
-    # Both ways, a fresh message each try, until one crosses or the bound runs out.
-    for sender, receiver, label in (
-        (alice_socket, bob_socket, "one to two"),
-        (bob_socket, alice_socket, "two to one"),
-    ):
-        started = time.monotonic()
-        crossed = False
-        for attempt in range(int(CROSS_PROCESS_RECOVERY_SECONDS / CROSS_PROCESS_TRY_SECONDS)):
-            message = await send(sender, group["id"], f"{label} after the outage {attempt}")
-            if await arrives_within(receiver, message["id"], CROSS_PROCESS_TRY_SECONDS):
-                crossed = True
-                break
-            if time.monotonic() - started > CROSS_PROCESS_RECOVERY_SECONDS:
-                break
-        assert crossed, f"no message crossed {label} within {CROSS_PROCESS_RECOVERY_SECONDS} s"
+    await until_one_crosses(alice_socket, bob_socket, group["id"], "one to two")
+    await until_one_crosses(bob_socket, alice_socket, group["id"], "two to one")
 
 
 async def test_membership_changed_while_redis_is_down_holds_on_every_process_after(
@@ -485,12 +482,7 @@ async def test_membership_changed_while_redis_is_down_holds_on_every_process_aft
 
     # Once the processes hear each other again, process two puts its sockets back in exactly
     # their conversations' rooms: the friend gets the new group's messages...
-    started = time.monotonic()
-    for attempt in range(int(CROSS_PROCESS_RECOVERY_SECONDS / CROSS_PROCESS_TRY_SECONDS)):
-        message = await send(owner_socket, fresh["id"], f"new group {attempt}")
-        if await arrives_within(friend_socket, message["id"], CROSS_PROCESS_TRY_SECONDS):
-            break
-        assert time.monotonic() - started < CROSS_PROCESS_RECOVERY_SECONDS, "never joined"
+    await until_one_crosses(owner_socket, friend_socket, fresh["id"], "new group")
     # ...and the one removed gets nothing more of the old group, though the friend does.
     after = await send(owner_socket, group["id"], "after the removal")
     await friend_socket.wait_for("newMessage", with_id(after["id"]))
