@@ -122,6 +122,21 @@ describe('Outbox', () => {
     expect(sent.map((s) => s.payload.clientId)).toEqual(['c1', 'c1']);
   });
 
+  it('keeps sending through "unavailable", then fails only when the attempt runs out', async () => {
+    const { outbox, sent, clock } = setUp();
+    outbox.enqueue({ clientId: 'c1', conversationId: 'conversation-1', content: 'hi' });
+    sent[0]!.resolve({ ok: false, error: { code: 'unavailable', message: 'server is shutting down' } });
+    await flush();
+    expect(outbox.list('conversation-1')[0]!.status).toBe('sending');
+    clock.advance(1000);
+    expect(sent.map((s) => s.payload.clientId)).toEqual(['c1', 'c1']);
+    sent[1]!.resolve({ ok: false, error: { code: 'unavailable', message: 'database unavailable' } });
+    await flush();
+    clock.advance(9000);
+    expect(outbox.list('conversation-1')[0]!.status).toBe('failed');
+    expect(outbox.list('conversation-1')[0]!.error).toBeNull(); // sent again on the next connect
+  });
+
   it('lists pending items of a conversation oldest first', () => {
     const { outbox, clock } = setUp({ connected: false });
     outbox.enqueue({ clientId: 'b', conversationId: 'conversation-1', content: 'first' });

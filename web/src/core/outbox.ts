@@ -16,6 +16,10 @@ import type { Ack, Message } from './types';
 
 // The contract's promise to the user: ten seconds without an ack shows "failed".
 export const FAILED_AFTER_MS = 10_000;
+// `unavailable` is the server saying "not now" (its database is away, or it is stopping and
+// will close the connection): the item stays "sending" and goes again after this pause, and
+// again on the next connect, until it is stored or its attempt runs out.
+export const UNAVAILABLE_RETRY_MS = 1_000;
 
 export type OutboxStatus = 'sending' | 'failed';
 
@@ -159,8 +163,9 @@ export class Outbox {
       return;
     }
     if (this.attempts.get(clientId)?.id !== attemptId) return;
-    if (ack.error.code === 'rate_limited') {
-      const waitMs = Math.max(1, ack.error.retryAfter ?? 1) * 1000;
+    if (ack.error.code === 'rate_limited' || ack.error.code === 'unavailable') {
+      const waitMs =
+        ack.error.code === 'rate_limited' ? Math.max(1, ack.error.retryAfter ?? 1) * 1000 : UNAVAILABLE_RETRY_MS;
       this.deps.clock.setTimeout(() => {
         if (this.attempts.get(clientId)?.id === attemptId && this.deps.isConnected())
           this.transmit(clientId, attemptId);
