@@ -63,9 +63,10 @@ test-services:
 migrate: install
 	./.venv/bin/parley migrate
 
-lint: install
+lint: install web/node_modules/.installed
 	./.venv/bin/ruff check src tests
 	./.venv/bin/ruff format --check src tests
+	cd web && npm run lint
 
 typecheck: install
 	./.venv/bin/mypy
