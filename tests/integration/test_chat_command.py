@@ -4,33 +4,53 @@ from __future__ import annotations
 
 import asyncio
 from asyncio.subprocess import PIPE, Process
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+
+import pytest
 
 from tests.support.clients import unique_name
 from tests.support.server import PARLEY, ParleyServer
+
+# The chats the running test started; each is ended after it, whatever became of the test.
+started: list[Process] = []
+
+
+@pytest.fixture(autouse=True)
+async def end_started_chats() -> AsyncIterator[None]:
+    yield
+    while started:
+        process = started.pop()
+        if process.returncode is None:
+            process.kill()
+        await process.communicate()  # reads the pipes to their end, so they close
 
 
 async def start_chat(server: ParleyServer, me: str, other: str, register: bool) -> Process:
     args = ["chat", "--url", server.url, "--username", me, "--password", "chat-secret-1"]
     args += ["--with", other, *(["--register"] if register else [])]
-    return await asyncio.create_subprocess_exec(
+    process = await asyncio.create_subprocess_exec(
         str(PARLEY), *args, stdin=PIPE, stdout=PIPE, stderr=PIPE
     )
+    started.append(process)
+    return process
 
 
 async def read_until(process: Process, text: str, timeout: float = 20.0) -> list[str]:
     """Lines the chat prints, up to and including the first one containing `text`."""
     assert process.stdout is not None
     lines: list[str] = []
-    async with asyncio.timeout(timeout):
-        while True:
-            line = (await process.stdout.readline()).decode()
-            if not line:
-                stderr = await process.stderr.read() if process.stderr else b""
-                raise AssertionError(f"chat ended before {text!r}: {lines} {stderr.decode()}")
-            lines.append(line.rstrip("\n"))
-            if text in line:
-                return lines
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                line = (await process.stdout.readline()).decode()
+                if not line:
+                    stderr = await process.stderr.read() if process.stderr else b""
+                    raise AssertionError(f"chat ended before {text!r}: {lines} {stderr.decode()}")
+                lines.append(line.rstrip("\n"))
+                if text in line:
+                    return lines
+    except TimeoutError:
+        raise AssertionError(f"no {text!r} within {timeout} s, only {lines}") from None
 
 
 async def two_people_chatting(

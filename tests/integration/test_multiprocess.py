@@ -30,7 +30,8 @@ PROCESSES = 3
 PRESENCE_EXPIRY_SECONDS = 3
 BURST_MESSAGES = 150
 KILL_AFTER_ACKS = 50
-ORDERED_SENDS_EACH = 40  # per process, all at once
+ORDERED_SENDS_EACH = 12  # per sender, one after another
+ORDERED_SENDERS_PER_PROCESS = 5  # at once
 
 
 @pytest.fixture
@@ -168,8 +169,14 @@ async def test_each_socket_gets_a_conversation_s_messages_in_seq_order(
             for n in range(ORDERED_SENDS_EACH):
                 ok(await chat.call("sendMessage", _text(group["id"], f"{label} {n}")))
 
-        await asyncio.gather(*(send_many(chat, f"p{i}") for i, chat in enumerate(chats)))
-        total = ORDERED_SENDS_EACH * len(chats)
+        await asyncio.gather(
+            *(
+                send_many(chat, f"p{i} s{s}")
+                for i, chat in enumerate(chats)
+                for s in range(ORDERED_SENDERS_PER_PROCESS)
+            )
+        )
+        total = ORDERED_SENDS_EACH * ORDERED_SENDERS_PER_PROCESS * len(chats)
         for chat in chats:
             await chat.wait_for("newMessage", lambda m: m["seq"] == total)
         for index, chat in enumerate(chats):

@@ -82,18 +82,54 @@ async def _chat(api: httpx.AsyncClient, tokens: Tokens, url: str, other: str) ->
         )
     )
     names = {me["id"]: me["displayName"], peer["id"]: peer["displayName"]}
+    screen = Screen(names)
     for message in reversed(history["items"]):
-        _print_message(message, names)
+        screen.show(message)
     print(f"-- chatting with {peer['displayName']} (@{peer['username']}); Ctrl-D to leave --")
-    await _converse(url, tokens, conversation["id"], names)
+    await _converse(url, tokens, conversation["id"], screen)
 
 
-async def _converse(url: str, tokens: Tokens, conversation_id: str, names: dict[str, str]) -> None:
+class Screen:
+    """The messages printed so far: each once, and what came after the newest one shown."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+        self.shown: set[int] = set()
+        self.last_seq = 0
+
+    def show(self, message: dict[str, Any]) -> None:
+        if message["seq"] in self.shown:
+            return
+        self.shown.add(message["seq"])
+        self.last_seq = max(self.last_seq, message["seq"])
+        _print_message(message, self.names)
+
+
+async def _converse(url: str, tokens: Tokens, conversation_id: str, screen: Screen) -> None:
     client = socketio.AsyncClient(reconnection=True)
+    names = screen.names
+    catching_up: set[asyncio.Task[None]] = set()
 
     async def on_message(message: dict[str, Any]) -> None:
         if message["conversationId"] == conversation_id:
-            _print_message(message, names)
+            screen.show(message)
+
+    async def catch_up() -> None:
+        """What was said while this client was away, as the contract asks after reconnecting."""
+        while True:
+            payload = {"conversationId": conversation_id, "afterSeq": screen.last_seq}
+            ack = await client.call("sync", payload, namespace="/chat", timeout=10)
+            if not ack.get("ok"):
+                return
+            for message in ack["data"]["items"]:
+                screen.show(message)
+            if not ack["data"]["hasMore"]:
+                return
+
+    async def on_connect() -> None:
+        task = asyncio.create_task(catch_up())  # not here: this handler must return first
+        catching_up.add(task)
+        task.add_done_callback(catching_up.discard)
 
     async def on_typing(event: dict[str, Any]) -> None:
         if event["conversationId"] == conversation_id and event["isTyping"]:
@@ -112,6 +148,7 @@ async def _converse(url: str, tokens: Tokens, conversation_id: str, names: dict[
     client.on("newMessage", on_message, namespace="/chat")
     client.on("userTyping", on_typing, namespace="/chat")
     client.on("disconnect", on_disconnect, namespace="/chat")
+    client.on("connect", on_connect, namespace="/chat")
     await client.connect(url, namespaces=["/chat"], auth=auth)
     try:
         while True:

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+from weakref import WeakValueDictionary
 
 import socketio
 import structlog
@@ -73,6 +74,7 @@ LISTEN_RETRY_SECONDS = 1.0
 # How long a message that skips ahead of its conversation's seq waits for the ones before
 # it, and how many conversations' newest seq a process remembers for that.
 HOLD_SECONDS = 0.5
+FIRST_HOLD_SECONDS = 0.05
 ROOMS_REMEMBERED = 100_000
 
 # Events waiting to cross to other processes, and how many go to Redis in one round trip.
@@ -119,6 +121,8 @@ class _RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # untype
         self._outgoing: asyncio.Queue[str] = asyncio.Queue(maxsize=PUBLISH_QUEUE_MAX)
         self._publishing: asyncio.Task[None] | None = None
         self._in_order = _SeqOrder(self._deliver_late)
+        # Held only while in use: a room's lock goes when nobody holds or awaits it.
+        self._room_locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
 
     async def publish_rooms(
         self, change: str, user_ids: list[uuid.UUID], conversation_id: uuid.UUID
@@ -249,10 +253,20 @@ class _RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # untype
             await self._on_rooms(data["change"], users, uuid.UUID(data["room"]))
             return
         if message.get("event") == "newMessage" and message.get("room"):
-            for ready in self._in_order.offer(message["room"], message["data"][0]["seq"], message):
-                await self._deliver(ready)
+            room = message["room"]
+            # One room's deliveries one at a time: a message let through while the ones it
+            # waited for are still being handed out would overtake them.
+            async with self._room_lock(room):
+                for ready in self._in_order.offer(room, message["data"][0]["seq"], message):
+                    await self._deliver(ready)
             return
         await self._deliver(message)
+
+    def _room_lock(self, room: str) -> asyncio.Lock:
+        lock = self._room_locks.get(room)
+        if lock is None:
+            lock = self._room_locks[room] = asyncio.Lock()
+        return lock
 
     async def _deliver(self, message: dict[str, Any]) -> None:
         if message.get("skip_user"):
@@ -260,8 +274,9 @@ class _RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]  # untype
         await super()._handle_emit(message)
 
     async def _deliver_late(self, room: str) -> None:
-        for ready in self._in_order.give_up(room):
-            await self._deliver(ready)
+        async with self._room_lock(room):
+            for ready in self._in_order.give_up(room):
+                await self._deliver(ready)
 
 
 class _SeqOrder:
@@ -271,7 +286,8 @@ class _SeqOrder:
     their processes publish them, which is not always the order of their commits. A message
     that skips ahead is held until the ones before it arrive, or for HOLD_SECONDS at most
     (a process that died between commit and publish leaves a gap for good; clients fill it
-    with `sync`).
+    with `sync`). The first message a process sees of a room, unless it is the room's first,
+    waits FIRST_HOLD_SECONDS for any before it that are on their way.
     """
 
     def __init__(self, on_timeout: Callable[[str], Coroutine[Any, Any, None]]) -> None:
@@ -279,14 +295,18 @@ class _SeqOrder:
         self._timeouts: set[asyncio.Task[None]] = set()
         self._last: OrderedDict[str, int] = OrderedDict()  # newest seq delivered, by room
         self._held: dict[str, dict[int, Any]] = {}
+        self._waits: dict[str, asyncio.TimerHandle] = {}  # by room, while it holds any
 
     def offer(self, room: str, seq: int, item: Any) -> list[Any]:
         """What to deliver now, in order: `item` and any it unblocked, or nothing yet."""
         last = self._last.get(room)
-        if last is not None and seq > last + 1:
+        if seq > (last if last is not None else 0) + 1:
             held = self._held.setdefault(room, {})
             if not held:
-                asyncio.get_running_loop().call_later(HOLD_SECONDS, self._time_out, room)
+                wait = HOLD_SECONDS if last is not None else FIRST_HOLD_SECONDS
+                self._waits[room] = asyncio.get_running_loop().call_later(
+                    wait, self._time_out, room
+                )
             held[seq] = item
             return []
         ready = [item]
@@ -298,7 +318,9 @@ class _SeqOrder:
                 ready.append(held.pop(seq))
                 self._set_last(room, seq)
             if room in self._held and not held:
+                # The gap filled: this wait is over, and must not cut short a later one.
                 del self._held[room]
+                self._waits.pop(room).cancel()
         return ready
 
     def _time_out(self, room: str) -> None:
@@ -309,6 +331,7 @@ class _SeqOrder:
     def give_up(self, room: str) -> list[Any]:
         """The held messages of `room`, in order, after waiting long enough for the gap."""
         held = self._held.pop(room, {})
+        self._waits.pop(room, None)
         if held:
             self._set_last(room, max(held))
         return [held[seq] for seq in sorted(held)]
