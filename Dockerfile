@@ -81,8 +81,9 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PARLEY_PORT\"]}/api/health/ready', timeout=3)"]
 
-# Parley drains on SIGTERM (stops accepting, finishes in-flight work, closes sockets) within
-# about 10 s: give it more than that before SIGKILL (compose stop_grace_period, Kubernetes
+# Parley drains on SIGTERM: socket events in flight finish (up to 12 s), then it stops
+# accepting and closes its sockets, with up to 10 s more for HTTP requests in flight. Give
+# it more than that before SIGKILL (compose stop_grace_period, Kubernetes
 # terminationGracePeriodSeconds).
 STOPSIGNAL SIGTERM
 
