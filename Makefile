@@ -7,6 +7,8 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
+# The browser tests drive the system Chromium; npm never fetches a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: run test install web check lint typecheck format migrate interop-deps test-services clean
 
