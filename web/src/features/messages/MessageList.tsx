@@ -67,9 +67,17 @@ export function MessageList({ conversation }: { conversation: Conversation }) {
   // Older pages load as the top comes near; the end anchor keeps the visible row in place.
   const items = virtualizer.getVirtualItems();
   const firstIndex = items[0]?.index ?? 0;
+  // One page per arrival near the top: after a load, the next waits until the view has left
+  // the top rows (the page is laid out and the view kept in place) and comes back.
+  const olderArmed = useRef(true);
   useEffect(() => {
-    if (!opened.current || loadingOlder || !timeline.hasMoreBefore) return;
-    if (firstIndex <= LOAD_OLDER_WITHIN_ROWS) void client.loadOlder(conversation.id).catch(() => undefined);
+    if (firstIndex > LOAD_OLDER_WITHIN_ROWS) {
+      olderArmed.current = true;
+      return;
+    }
+    if (!opened.current || loadingOlder || !timeline.hasMoreBefore || !olderArmed.current) return;
+    olderArmed.current = false;
+    void client.loadOlder(conversation.id).catch(() => undefined);
   }, [firstIndex, loadingOlder, timeline.hasMoreBefore, client, conversation.id]);
 
   useReadMarker(conversation.id, rows, virtualizer);

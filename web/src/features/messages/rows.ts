@@ -25,7 +25,13 @@ export function buildRows(
   let previous: Message | null = null;
   for (const message of messages) {
     const day = dayKey(message.createdAt);
-    if (day !== previousDay) {
+    // Nor is the first message's day: it may start in the page above. A separator on top of
+    // the list, keyed by its day, would stay the top row when that page lands, and the view
+    // anchored to it would stay at the top instead of keeping the message in place.
+    const dayContinuesAbove = message === messages[0] && hasMoreBefore;
+    if (dayContinuesAbove) {
+      previousDay = day;
+    } else if (day !== previousDay) {
       rows.push({ kind: 'day', key: `day:${day}`, label: dayLabel(message.createdAt, now) });
       previousDay = day;
       previous = null;
