@@ -14,7 +14,7 @@ export function seenByOther(
   for (let i = messages.length - 1; i >= 0; i -= 1) {
     const message = messages[i]!;
     if (message.senderId !== meId || message.deletedAt !== null) continue;
-    return other.lastReadSeq >= message.seq ? message : null;
+    return hasSeen(other, message) ? message : null;
   }
   return null;
 }
@@ -32,13 +32,25 @@ export function readersBySeq(
     if (participant.id === meId || participant.lastReadSeq < firstSeq) continue;
     const position = positionAtOrBelow(messages, participant.lastReadSeq);
     if (position === null) continue;
+    const read = messages[indexOfSeq(messages, position)];
+    // Someone added later starts with their marker at the newest message of the time; what
+    // came before they joined is not theirs to have seen.
+    if (!read || !hasSeen(participant, read)) continue;
     // Everyone has read what they sent themselves: saying so is noise.
-    if (messages[indexOfSeq(messages, position)]?.senderId === participant.id) continue;
+    if (read.senderId === participant.id) continue;
     const readers = result.get(position) ?? [];
     readers.push(participant);
     result.set(position, readers);
   }
   return result;
+}
+
+/**
+ * Whether a participant has seen a message: their read marker is at or past it and they
+ * had joined by the time it was sent.
+ */
+export function hasSeen(participant: Participant, message: Message): boolean {
+  return participant.lastReadSeq >= message.seq && Date.parse(participant.joinedAt) <= Date.parse(message.createdAt);
 }
 
 function indexOfSeq(messages: readonly Message[], seq: number): number {

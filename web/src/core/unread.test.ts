@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BOB, CAROL, ME, conversation, message, participant } from '../test/factories';
-import { seenByOther, readersBySeq } from './receipts';
+import { hasSeen, seenByOther, readersBySeq } from './receipts';
 import { applyDeletedMessage, applyNewMessage, applyReadReceipt, byActivity, countUnread } from './unread';
 
 describe('unread rules', () => {
@@ -96,5 +96,34 @@ describe('receipts', () => {
     const messages = [message(1, { senderId: CAROL }), message(2, { senderId: BOB })];
     const readers = readersBySeq(messages, [participant(BOB, 2), participant(CAROL, 2)], ME);
     expect(readers.get(2)?.map((p) => p.id)).toEqual([CAROL]);
+  });
+
+  it('counts a message as seen only by those who had joined when it was sent', () => {
+    const sent = message(5, { createdAt: '2026-12-04T12:00:00.000Z' });
+    const before = { joinedAt: '2026-12-04T11:00:00.000Z' };
+    const same = { joinedAt: '2026-12-04T12:00:00.000Z' };
+    const after = { joinedAt: '2026-12-04T13:00:00.000Z' };
+    expect(hasSeen(participant(BOB, 5, before), sent)).toBe(true);
+    expect(hasSeen(participant(BOB, 5, same), sent)).toBe(true);
+    expect(hasSeen(participant(BOB, 4, before), sent)).toBe(false);
+    expect(hasSeen(participant(BOB, 9, after), sent)).toBe(false);
+  });
+
+  it('does not show someone added later as having seen what came before they joined', () => {
+    // Dan joined after message 3, with his marker set to the newest message then.
+    const messages = [1, 2, 3].map((seq) => message(seq, { senderId: ME }));
+    const joinedAt = new Date(Date.parse(messages[2]!.createdAt) + 60_000).toISOString();
+    const dan = participant('user-dan', 3, { joinedAt });
+    expect(readersBySeq(messages, [participant(ME, 3), dan, participant(CAROL, 3)], ME).get(3)).toEqual([
+      participant(CAROL, 3),
+    ]);
+    // Once he reads a message sent after he joined, he shows there.
+    const later = [
+      ...messages,
+      message(4, { senderId: ME, createdAt: new Date(Date.parse(joinedAt) + 1000).toISOString() }),
+    ];
+    const readers = readersBySeq(later, [participant(ME, 4), { ...dan, lastReadSeq: 4 }], ME);
+    expect(readers.get(4)?.map((p) => p.id)).toEqual(['user-dan']);
+    expect(seenByOther(messages, ME, dan)).toBeNull();
   });
 });
