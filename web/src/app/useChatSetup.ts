@@ -70,9 +70,11 @@ export function useChatSetup(me: OwnUser): ChatClient | null {
     window.addEventListener('offline', onOffline);
     const heartbeat = window.setInterval(() => chat?.heartbeat(activity?.current ?? 'online'), HEARTBEAT_MS);
 
-    // Connect first, then load: the socket is in its rooms before anything is fetched.
+    // Connect first, then load: each connect reloads once the socket is in its rooms.
     socket.start();
     if (!navigator.onLine) socket.reconnector.setBrowserOffline(true);
+    // The list also loads over REST at once, in case the socket cannot connect.
+    void chat.start();
     setClient(chat);
 
     return () => {

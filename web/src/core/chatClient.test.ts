@@ -81,6 +81,32 @@ function setUp(history: Message[]) {
 
 const seqs = (client: ChatClient) => client.getState().timelines['conversation-1']?.messages.map((m) => m.seq);
 
+describe('ChatClient without a socket', () => {
+  it('loads the conversation list over REST while the socket cannot connect', async () => {
+    const { client, server } = setUp([message(1), message(2)]);
+    server.connected = false;
+    client.connectionChanged({ status: 'reconnecting', nextRetryAt: 1_000, failures: 1 });
+    await client.start();
+    expect(client.getState().conversationsLoaded).toBe(true);
+    expect(Object.keys(client.getState().conversations)).toEqual(['conversation-1']);
+    expect(client.getState().connection.status).toBe('reconnecting');
+  });
+
+  it('tries the list again on the next connection state while it has not loaded', async () => {
+    const { client } = setUp([message(1)]);
+    const api = (client as unknown as { deps: { api: ChatApi } }).deps.api;
+    const listConversations = api.listConversations.bind(api);
+    let failures = 1;
+    api.listConversations = (...args) =>
+      failures-- > 0 ? Promise.reject(new Error('down')) : listConversations(...args);
+    await client.start();
+    expect(client.getState().conversationsLoaded).toBe(false);
+    client.connectionChanged({ status: 'reconnecting', nextRetryAt: 2_000, failures: 2 });
+    await client.start();
+    expect(client.getState().conversationsLoaded).toBe(true);
+  });
+});
+
 describe('ChatClient catch-up', () => {
   it('on reconnect asks sync from the last seq held and merges without duplicates', async () => {
     const { client, server } = setUp([message(1), message(2), message(3)]);

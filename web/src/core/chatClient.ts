@@ -112,6 +112,10 @@ export class ChatClient {
   private readonly readMarkers = new Map<string, ReadMarker>();
   private readonly catchingUp = new Map<string, Promise<void>>();
   private readonly fetchingConversation = new Map<string, Promise<void>>();
+  private initialLoad: Promise<void> | null = null;
+  // Loads of the list started, and the newest one applied: an older answer never overwrites a newer.
+  private listLoadsStarted = 0;
+  private listLoadApplied = 0;
 
   constructor(private readonly deps: ChatClientDeps) {
     this.state = {
@@ -173,7 +177,25 @@ export class ChatClient {
 
   connectionChanged(connection: ConnectionState): void {
     this.set({ connection });
-    if (connection.status !== 'connected') this.typingTracker.clearAll();
+    if (connection.status !== 'connected') {
+      this.typingTracker.clearAll();
+      // The list comes over REST, so a socket that cannot connect does not keep it from showing.
+      if (!this.state.conversationsLoaded) void this.start();
+    }
+  }
+
+  /**
+   * Loads the conversation list over REST, without waiting for the socket; each connect
+   * reloads it anyway. Tried again on the socket's next state change until it succeeds.
+   */
+  start(): Promise<void> {
+    if (this.state.conversationsLoaded) return Promise.resolve();
+    this.initialLoad ??= this.loadConversations()
+      .catch(() => undefined)
+      .finally(() => {
+        this.initialLoad = null;
+      });
+    return this.initialLoad;
   }
 
   retryConnection(): void {
@@ -200,6 +222,7 @@ export class ChatClient {
   }
 
   async loadConversations(): Promise<void> {
+    const generation = (this.listLoadsStarted += 1);
     const knownBefore = new Set(Object.keys(this.state.conversations));
     const loaded: Conversation[] = [];
     let cursor: string | null = null;
@@ -209,6 +232,8 @@ export class ChatClient {
       cursor = result.nextCursor;
       if (!cursor) break;
     }
+    if (generation < this.listLoadApplied) return;
+    this.listLoadApplied = generation;
     const conversations: Record<string, Conversation> = {};
     let timelines = this.state.timelines;
     if (cursor) {
