@@ -1,13 +1,14 @@
 import { useChat } from '../../app/chatContext';
 import { navigate } from '../../app/route';
 import { conversationTitle, listTimeLabel, otherParticipant } from '../../core/format';
+import { shownPresence } from '../../core/presence';
 import type { Conversation } from '../../core/types';
 import { Avatar } from '../../ui/Avatar';
 
 export function ConversationRow({ conversation, selected }: { conversation: Conversation; selected: boolean }) {
   const meId = useChat((state) => state.me.id);
   const other = conversation.type === 'direct' ? otherParticipant(conversation, meId) : undefined;
-  const presence = useChat((state) => (other ? (state.presence[other.id]?.status ?? other.presence) : undefined));
+  const presence = useChat((state) => (other ? shownPresence(state, other.id, other.presence)?.status : undefined));
   const typing = useChat((state) => (state.typing[conversation.id]?.length ?? 0) > 0);
   const title = conversationTitle(conversation, meId);
   const unread = conversation.unreadCount;

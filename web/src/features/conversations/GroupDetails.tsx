@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useChat, useChatClient } from '../../app/chatContext';
 import { navigate } from '../../app/route';
+import { shownPresence } from '../../core/presence';
 import type { Conversation, Participant, PublicUser } from '../../core/types';
 import { Avatar } from '../../ui/Avatar';
 import { UserPicker } from './UserPicker';
@@ -10,6 +11,7 @@ export function GroupDetails({ conversation, onClose }: { conversation: Conversa
   const client = useChatClient();
   const meId = useChat((state) => state.me.id);
   const presence = useChat((state) => state.presence);
+  const connection = useChat((state) => state.connection);
   const myRole = conversation.participants.find((p) => p.id === meId)?.role ?? 'member';
   const canManage = myRole === 'owner' || myRole === 'admin';
   const [name, setName] = useState(conversation.name ?? '');
@@ -74,7 +76,7 @@ export function GroupDetails({ conversation, onClose }: { conversation: Conversa
               id={participant.id}
               name={participant.displayName}
               size={28}
-              presence={presence[participant.id]?.status ?? participant.presence}
+              presence={shownPresence({ connection, presence }, participant.id, participant.presence)?.status}
               imageUrl={participant.avatarUrl}
             />
             <span className="member__name" dir="auto">

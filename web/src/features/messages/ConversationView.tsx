@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useChat, useChatClient } from '../../app/chatContext';
 import { navigate } from '../../app/route';
 import { conversationTitle, lastSeenLabel, otherParticipant } from '../../core/format';
+import { shownPresence } from '../../core/presence';
 import { Avatar } from '../../ui/Avatar';
 import { useMinuteTick } from '../../ui/useMinuteTick';
 import { GroupDetails } from '../conversations/GroupDetails';
@@ -30,7 +31,10 @@ export function ConversationView({ conversationId }: { conversationId: string })
   }, [client, conversationId]);
 
   const other = conversation?.type === 'direct' ? otherParticipant(conversation, meId) : undefined;
-  const presence = useChat((state) => (other ? state.presence[other.id] : undefined));
+  const presence = useChat((state) => (other ? shownPresence(state, other.id) : undefined));
+  const presenceKnown = useChat(
+    (state) => state.connection.status !== 'reconnecting' && state.connection.status !== 'offline',
+  );
   useMinuteTick(presence?.status === 'offline');
 
   if (!conversation) {
@@ -48,11 +52,13 @@ export function ConversationView({ conversationId }: { conversationId: string })
   const subtitle =
     conversation.type === 'group'
       ? `${conversation.participantCount} ${conversation.participantCount === 1 ? 'member' : 'members'}`
-      : presence?.status === 'online'
-        ? 'Online'
-        : presence?.status === 'away'
-          ? 'Away'
-          : lastSeenLabel(presence?.lastSeenAt ?? null);
+      : !presenceKnown
+        ? '—'
+        : presence?.status === 'online'
+          ? 'Online'
+          : presence?.status === 'away'
+            ? 'Away'
+            : lastSeenLabel(presence?.lastSeenAt ?? null);
 
   return (
     <section className="conversation" aria-label={title}>
