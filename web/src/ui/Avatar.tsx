@@ -31,12 +31,11 @@ export function Avatar({
     <span
       className="avatar"
       style={{ width: size, height: size, fontSize: size * 0.4, ['--avatar-hue' as string]: hue(id) }}
-      aria-hidden="true"
     >
       {src ? (
         <img className="avatar__image" src={src} alt="" referrerPolicy="no-referrer" onError={() => setBroken(true)} />
       ) : (
-        initials(name)
+        <span aria-hidden="true">{initials(name)}</span>
       )}
       {presence && <PresenceDot presence={presence} />}
     </span>

@@ -1,12 +1,13 @@
 // @vitest-environment jsdom
 import { act, cleanup, fireEvent, render, within } from '@testing-library/react';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChatContext } from '../../app/chatContext';
 import { ChatClient, type ChatApi, type ChatLink } from '../../core/chatClient';
 import type { Conversation } from '../../core/types';
 import { FakeClock } from '../../test/fakeClock';
 import { BOB, CAROL, ME, conversation, message, participant } from '../../test/factories';
 import { ConversationList } from './ConversationList';
+import { GroupDetails } from './GroupDetails';
 
 afterEach(cleanup);
 
@@ -120,5 +121,46 @@ describe('ConversationList', () => {
     await act(async () => fireEvent.click(view.getByRole('button', { name: 'Show older conversations' })));
     expect(view.getAllByRole('link')).toHaveLength(6);
     expect(view.queryByRole('button', { name: 'Show older conversations' })).toBeNull();
+  });
+
+  it('gives presence dots a text alternative', async () => {
+    const { view } = await renderList([
+      conversation({ participants: [participant(ME), participant(BOB, 0, { displayName: 'Bob', presence: 'away' })] }),
+    ]);
+    expect(view.getByRole('link').querySelector('[data-presence]')?.textContent).toBe('away');
+  });
+
+  it('starts the keyboard at the conversation list, and Escape in the new-conversation panel returns to +', async () => {
+    const { view } = await renderList([conversation()]);
+    expect(document.activeElement).toBe(view.getByRole('navigation', { name: 'Conversation list' }));
+    const plus = view.getByRole('button', { name: 'New conversation' });
+    fireEvent.click(plus);
+    const panel = view.getByRole('region', { name: 'New conversation' });
+    fireEvent.keyDown(within(panel).getByRole('tab', { name: 'New group' }), { key: 'Escape' });
+    expect(view.queryByRole('region', { name: 'New conversation' })).toBeNull();
+    expect(document.activeElement).toBe(plus);
+  });
+});
+
+describe('GroupDetails', () => {
+  it('takes focus when opened, so Escape closes it', async () => {
+    const { client } = await renderList([]);
+    const onClose = vi.fn();
+    const view = render(
+      <ChatContext.Provider value={client}>
+        <GroupDetails
+          conversation={conversation({
+            type: 'group',
+            name: 'Team',
+            participants: [participant(ME), participant(BOB)],
+          })}
+          onClose={onClose}
+        />
+      </ChatContext.Provider>,
+    );
+    const panel = view.getByRole('complementary', { name: 'Group details' });
+    expect(panel.contains(document.activeElement)).toBe(true);
+    fireEvent.keyDown(document.activeElement!, { key: 'Escape' });
+    expect(onClose).toHaveBeenCalledOnce();
   });
 });

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useChat, useChatClient } from '../../app/chatContext';
 import { navigate } from '../../app/route';
 import { signOut } from '../../app/session';
@@ -16,6 +16,13 @@ export function ConversationList({ selectedId }: { selectedId: string | null }) 
   const [composing, setComposing] = useState(false);
   const [loadingMore, setLoadingMore] = useState(false);
   const sorted = useMemo(() => Object.values(conversations).sort(byActivity), [conversations]);
+  const newButton = useRef<HTMLButtonElement>(null);
+  const list = useRef<HTMLElement>(null);
+
+  // Signed in (the form that had focus is gone), the keyboard starts at the conversation list.
+  useEffect(() => {
+    if (!document.activeElement || document.activeElement === document.body) list.current?.focus();
+  }, []);
 
   return (
     <div className="sidebar">
@@ -26,6 +33,7 @@ export function ConversationList({ selectedId }: { selectedId: string | null }) 
           <span className="sidebar__username">@{me.username}</span>
         </div>
         <button
+          ref={newButton}
           type="button"
           className="icon-button"
           onClick={() => setComposing((open) => !open)}
@@ -46,10 +54,11 @@ export function ConversationList({ selectedId }: { selectedId: string | null }) 
           onDone={(conversationId) => {
             setComposing(false);
             if (conversationId) navigate(conversationId);
+            else newButton.current?.focus();
           }}
         />
       )}
-      <nav className="conversation-list" aria-label="Conversation list">
+      <nav className="conversation-list" aria-label="Conversation list" ref={list} tabIndex={-1}>
         {!loaded && <p className="muted list-note">Loading conversations…</p>}
         {loaded && sorted.length === 0 && (
           <p className="muted list-note">No conversations yet. Start one with the + button.</p>

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useChat, useChatClient } from '../../app/chatContext';
 import { navigate } from '../../app/route';
 import { shownPresence } from '../../core/presence';
@@ -17,6 +17,9 @@ export function GroupDetails({ conversation, onClose }: { conversation: Conversa
   const [name, setName] = useState(conversation.name ?? '');
   const [adding, setAdding] = useState<PublicUser[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const panel = useRef<HTMLElement>(null);
+  // Opened, the panel takes focus, so Escape closes it at once.
+  useEffect(() => panel.current?.focus(), []);
 
   async function run(action: () => Promise<void>) {
     setError(null);
@@ -39,7 +42,17 @@ export function GroupDetails({ conversation, onClose }: { conversation: Conversa
   }
 
   return (
-    <aside className="details" aria-label="Group details" onKeyDown={(e) => e.key === 'Escape' && onClose()}>
+    <aside
+      className="details"
+      aria-label="Group details"
+      ref={panel}
+      tabIndex={-1}
+      onKeyDown={(e) => {
+        if (e.key !== 'Escape') return;
+        e.stopPropagation();
+        onClose();
+      }}
+    >
       <header className="details__header">
         <h3>Group details</h3>
         <button type="button" className="icon-button" onClick={onClose} aria-label="Close details">

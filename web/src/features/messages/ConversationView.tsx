@@ -16,6 +16,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
   const conversation = useChat((state) => state.conversations[conversationId]);
   const loaded = useChat((state) => state.conversationsLoaded);
   const [detailsOpen, setDetailsOpen] = useState(false);
+  const detailsButton = useRef<HTMLButtonElement>(null);
   const heading = useRef<HTMLHeadingElement>(null);
   const [missing, setMissing] = useState(false);
 
@@ -99,6 +100,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
           <button
             type="button"
             className="button button--quiet"
+            ref={detailsButton}
             onClick={() => setDetailsOpen((open) => !open)}
             aria-expanded={detailsOpen}
           >
@@ -113,7 +115,13 @@ export function ConversationView({ conversationId }: { conversationId: string })
           <Composer conversationId={conversationId} />
         </div>
         {detailsOpen && conversation.type === 'group' && (
-          <GroupDetails conversation={conversation} onClose={() => setDetailsOpen(false)} />
+          <GroupDetails
+            conversation={conversation}
+            onClose={() => {
+              setDetailsOpen(false);
+              detailsButton.current?.focus();
+            }}
+          />
         )}
       </div>
     </section>
