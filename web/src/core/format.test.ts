@@ -23,4 +23,14 @@ describe('format', () => {
     expect(initials('Ömer')).toBe('Ö');
     expect(initials('  ')).toBe('?');
   });
+
+  it('takes initials from letters and digits only, at most two graphemes', () => {
+    expect(initials('Weekend hike 🥾')).toBe('WH');
+    expect(initials('🥾 Hike')).toBe('H');
+    expect(initials('(Ana) Björk')).toBe('AB');
+    expect(initials('Team 42')).toBe('T4');
+    expect(initials('e\u0301lodie Noël')).toBe('E\u0301N');
+    expect(initials('🥾🏔️')).toBe('🥾');
+    expect(initials('Ana Maria de la Cruz')).toBe('AC');
+  });
 });

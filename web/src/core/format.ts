@@ -55,15 +55,21 @@ export function conversationTitle(conversation: Conversation, meId: string): str
 }
 
 export function initials(name: string): string {
-  const words = name.trim().split(/\s+/u).filter(Boolean);
-  const letters = words.length > 1 ? [words[0]!, words.at(-1)!] : words;
-  return (
-    letters
-      .map((word) => [...word][0] ?? '')
-      .join('')
-      .toUpperCase() || '?'
-  );
+  const graphemes = (text: string) => [...segmenter.segment(text)].map((part) => part.segment);
+  // The first letter or digit of the first and last words that have one: emoji and
+  // punctuation make no initials.
+  const firsts = name
+    .trim()
+    .split(/\s+/u)
+    .map((word) => graphemes(word).find((grapheme) => LETTER_OR_DIGIT.test(grapheme)))
+    .filter((grapheme): grapheme is string => grapheme !== undefined);
+  const chosen = firsts.length > 1 ? [firsts[0]!, firsts.at(-1)!] : firsts;
+  if (chosen.length > 0) return chosen.join('').toUpperCase();
+  return graphemes(name.trim())[0] ?? '?';
 }
+
+const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+const LETTER_OR_DIGIT = /^[\p{L}\p{N}]/u;
 
 /** "Ana is typing", "Ana and Ben are typing", "Ana, Ben and 2 others are typing". */
 export function typingLabel(names: readonly string[]): string {
