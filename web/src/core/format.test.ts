@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initials, lastSeenLabel, typingLabel } from './format';
+import { detailSentence, initials, lastSeenLabel, typingLabel } from './format';
 
 describe('format', () => {
   it('names who is typing, briefly', () => {
@@ -32,5 +32,16 @@ describe('format', () => {
     expect(initials('e\u0301lodie Noël')).toBe('E\u0301N');
     expect(initials('🥾🏔️')).toBe('🥾');
     expect(initials('Ana Maria de la Cruz')).toBe('AC');
+  });
+
+  it("shows a server's error detail as one sentence, with one full stop", () => {
+    expect(detailSentence('username must be 3-32 characters')).toBe('Username must be 3-32 characters.');
+    expect(detailSentence('email is not valid: It must have exactly one @-sign.')).toBe(
+      'Email is not valid: It must have exactly one @-sign.',
+    );
+    expect(detailSentence('password: String should have at least 8 characters')).toBe(
+      'Password: String should have at least 8 characters.',
+    );
+    expect(detailSentence('  ')).toBe('Check the fields and try again.');
   });
 });

@@ -78,3 +78,13 @@ export function typingLabel(names: readonly string[]): string {
   if (names.length === 2) return `${names[0]} and ${names[1]} are typing`;
   return `${names[0]}, ${names[1]} and ${names.length - 2} other${names.length > 3 ? 's' : ''} are typing`;
 }
+
+/**
+ * A server's error detail as one sentence: capitalized, ending in exactly one full stop (a
+ * detail may already end with one).
+ */
+export function detailSentence(detail: string): string {
+  const text = detail.trim().replace(/[.\s]+$/u, '');
+  if (!text) return 'Check the fields and try again.';
+  return `${text[0]!.toUpperCase()}${text.slice(1)}.`;
+}

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError, publicApi } from '../../api/rest';
 import { session } from '../../app/session';
+import { detailSentence } from '../../core/format';
 import type { EndReason } from '../../core/session';
 
 type Mode = 'signIn' | 'signUp';
@@ -123,8 +124,7 @@ function describe(error: unknown, mode: Mode): string {
   if (error.code === 'unauthorized') return 'Wrong username or password.';
   if (error.code === 'conflict') return 'That username or email is already taken.';
   if (error.code === 'rate_limited') return 'Too many attempts. Wait a moment and try again.';
-  if (error.code === 'validation_error' && mode === 'signUp') {
-    return `Check the fields: ${error.message}. Usernames are 3-32 letters, digits, "_", "." or "-"; passwords 8-128 characters.`;
-  }
+  // The detail names the failing field and what it needs; nothing else is added.
+  if (error.code === 'validation_error' && mode === 'signUp') return detailSentence(error.message);
   return error.message;
 }
