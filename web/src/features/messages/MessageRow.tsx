@@ -71,7 +71,11 @@ export const MessageRow = memo(function MessageRow({
         />
       ) : (
         <div className="message__line">
-          <div className={`bubble${mine ? ' bubble--mine' : ''}${deleted ? ' bubble--deleted' : ''}`}>
+          <div
+            className={`bubble${mine ? ' bubble--mine' : ''}${deleted ? ' bubble--deleted' : ''}`}
+            // A tap focuses the message, which shows its actions on phones (not a Tab stop).
+            tabIndex={mine && !deleted ? -1 : undefined}
+          >
             {deleted ? (
               <p className="bubble__text">This message was deleted</p>
             ) : (
