@@ -66,3 +66,30 @@ test('the browser going offline turns the bar red at once, and coming back recon
   await page.context().setOffline(false);
   await expect(status).toHaveAttribute('data-status', 'connected');
 });
+
+test('with the socket refused, the conversation list still loads over REST and the bar shows the next try', async ({
+  page,
+  server,
+}) => {
+  const alice = await registerAccount(server.url, 'alice', 'Alice Archer');
+  const bob = await registerAccount(server.url, 'bob', 'Bob Baker');
+  await apiCall<Conversation>(server.url, bob, 'POST', '/api/conversations', {
+    type: 'direct',
+    participantIds: [alice.id],
+  });
+  // The socket's handshake fails (an answer the client cannot parse); REST is untouched.
+  await page.routeWebSocket('**/socket.io/**', (socket) => socket.send('!'));
+  await page.goto('/');
+  await page.getByLabel('Username or email').fill(alice.username);
+  await page.getByLabel('Password').fill(alice.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+
+  const row = page.locator('.conversation-row', { hasText: 'Bob Baker' });
+  await expect(row).toBeVisible();
+  await expect(page.getByText('Loading conversations…')).toHaveCount(0);
+  const status = page.getByRole('status');
+  await expect(status).toHaveAttribute('data-status', /reconnecting|offline/);
+  await expect(status).toContainText(/in \d+ s/);
+  // Bob's presence is not known while disconnected.
+  await expect(row.locator('[data-presence]')).toHaveCount(0);
+});
