@@ -66,9 +66,13 @@ async def two_people_chatting(
 
 
 async def say(process: Process, text: str) -> None:
-    assert process.stdin is not None
-    process.stdin.write(f"{text}\n".encode())
-    await process.stdin.drain()
+    assert process.stdin is not None and process.stderr is not None
+    try:
+        process.stdin.write(f"{text}\n".encode())
+        await process.stdin.drain()
+    except ConnectionResetError:
+        stderr = (await process.stderr.read()).decode()
+        raise AssertionError(f"the chat ended before {text!r} could be typed: {stderr}") from None
 
 
 async def leave(process: Process) -> None:

@@ -149,7 +149,9 @@ async def _converse(url: str, tokens: Tokens, conversation_id: str, screen: Scre
     client.on("userTyping", on_typing, namespace="/chat")
     client.on("disconnect", on_disconnect, namespace="/chat")
     client.on("connect", on_connect, namespace="/chat")
-    await client.connect(url, namespaces=["/chat"], auth=auth)
+    # retry: a server that went away since the REST calls above is waited for, as on a
+    # reconnection, rather than ending the chat.
+    await client.connect(url, namespaces=["/chat"], auth=auth, retry=True)
     try:
         while True:
             line = await asyncio.to_thread(sys.stdin.readline)
