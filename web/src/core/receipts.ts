@@ -2,6 +2,7 @@
  * Who has read what, for display. A reader's position is the newest held message at or
  * below their read marker; the user's own marker is not shown.
  */
+import { findIndexBySeq } from './timeline';
 import type { Message, Participant } from './types';
 
 /** Direct conversations: whether the other person has read the user's last message. */
@@ -32,7 +33,7 @@ export function readersBySeq(
     if (participant.id === meId || participant.lastReadSeq < firstSeq) continue;
     const position = positionAtOrBelow(messages, participant.lastReadSeq);
     if (position === null) continue;
-    const read = messages[indexOfSeq(messages, position)];
+    const read = messages[findIndexBySeq(messages, position)];
     // Someone added later starts with their marker at the newest message of the time; what
     // came before they joined is not theirs to have seen.
     if (!read || !hasSeen(participant, read)) continue;
@@ -51,19 +52,6 @@ export function readersBySeq(
  */
 export function hasSeen(participant: Participant, message: Message): boolean {
   return participant.lastReadSeq >= message.seq && Date.parse(participant.joinedAt) <= Date.parse(message.createdAt);
-}
-
-function indexOfSeq(messages: readonly Message[], seq: number): number {
-  let low = 0;
-  let high = messages.length - 1;
-  while (low <= high) {
-    const middle = (low + high) >> 1;
-    const candidate = messages[middle]!.seq;
-    if (candidate === seq) return middle;
-    if (candidate < seq) low = middle + 1;
-    else high = middle - 1;
-  }
-  return -1;
 }
 
 function positionAtOrBelow(messages: readonly Message[], seq: number): number | null {

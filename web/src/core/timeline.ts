@@ -108,7 +108,8 @@ export function gapBefore(timeline: Timeline, incomingSeq: number): number | nul
   return incomingSeq > timeline.syncedSeq + 1 ? timeline.syncedSeq : null;
 }
 
-function findIndexBySeq(messages: readonly Message[], seq: number): number {
+/** The index of the message with `seq` in a list ordered by seq, or -1. */
+export function findIndexBySeq(messages: readonly Message[], seq: number): number {
   let low = 0;
   let high = messages.length - 1;
   while (low <= high) {
