@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import socketio
 
@@ -78,6 +79,8 @@ ACKS_BEFORE_SIGTERM = 30
 SEND_ACK_TIMEOUT_SECONDS = 3.0
 HUNG_REDIS_SENDS = 5
 DISCONNECT_WITHIN_SECONDS = 5.0
+# How long a test holds a send on a row lock after SIGTERM: well inside the 12 s drain.
+DRAIN_HOLD_SECONDS = 2.0
 # After Redis returns: the presence upkeep (every expiry / 3) plus the contract's 2 s offline
 # delay, with room to spare.
 PRESENCE_CATCH_UP_SECONDS = float(PRESENCE_EXPIRY_SECONDS) + 3.0
@@ -756,3 +759,49 @@ async def test_sigterm_drains_stores_every_acknowledged_send_and_disconnects_cli
     assert not unacknowledged, f"{len(unacknowledged)} stored messages went unacknowledged"
     refused = [s.ack for s in burst.sent if isinstance(s.ack, dict) and not s.ack.get("ok")]
     assert all(error_of(ack)["code"] == "unavailable" for ack in refused), refused
+
+
+async def test_sigterm_waits_for_a_slow_send_and_is_not_ready_meanwhile(
+    stack: Stack, sockets: OpenSocket
+) -> None:
+    server = await stack.parley()
+    alice, bob = await register(server.url, "alice"), await register(server.url, "bob")
+    direct = await start_direct(server.url, alice, bob)
+    alice_socket = await sockets(server.url, alice.access_token)
+    locker = await asyncpg.connect(stack.database_url)
+    try:
+        # Another session holds the conversation's row: the send waits for it.
+        transaction = locker.transaction()
+        await transaction.start()
+        await locker.execute(
+            "SELECT id FROM conversations WHERE id = $1 FOR UPDATE", uuid.UUID(direct["id"])
+        )
+        slow = asyncio.create_task(
+            alice_socket.call(
+                "sendMessage", text_payload(direct["id"], "slow"), timeout=DRAIN_HOLD_SECONDS + 5
+            )
+        )
+        await asyncio.sleep(0.5)
+        assert server.process is not None
+        server.process.send_signal(signal.SIGTERM)
+
+        # Draining: out of the load balancer's rotation, while the send is still held.
+        async with asyncio.timeout(5):
+            for _ in range(50):
+                _, readiness = await health_of(server.url, "/api/health/ready")
+                if readiness.get("status") == "draining":
+                    break
+                await asyncio.sleep(0.1)
+        assert readiness == {"status": "draining", "checks": {"database": "ok"}}
+        assert not slow.done()
+        await asyncio.sleep(DRAIN_HOLD_SECONDS)
+        await transaction.rollback()
+    finally:
+        await locker.close()
+
+    # The held send was stored and acknowledged before the process closed its sockets.
+    acknowledged = ok(await slow)
+    await asyncio.to_thread(server.stop, signal.SIGTERM)
+    successor = await stack.parley()
+    stored = await history(successor.url, bob, direct["id"])
+    assert [m["id"] for m in stored] == [acknowledged["id"]]
