@@ -66,8 +66,8 @@ migrate: install
 	./.venv/bin/parley migrate
 
 lint: install web/node_modules/.installed
-	./.venv/bin/ruff check src tests
-	./.venv/bin/ruff format --check src tests
+	./.venv/bin/ruff check src tests bench
+	./.venv/bin/ruff format --check src tests bench
 	cd web && npm run lint
 
 typecheck: install
@@ -76,8 +76,8 @@ typecheck: install
 check: lint typecheck test
 
 format: install
-	./.venv/bin/ruff format src tests
-	./.venv/bin/ruff check --fix src tests
+	./.venv/bin/ruff format src tests bench
+	./.venv/bin/ruff check --fix src tests bench
 
 clean:
 	rm -rf .venv .tools tests/interop/node_modules web/node_modules web/dist

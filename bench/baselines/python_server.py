@@ -24,14 +24,14 @@ server = socketio.AsyncServer(async_mode="asgi", transports=["websocket"])
 last_seq: dict[str, int] = {}
 
 
-@server.on("connect", namespace=NAMESPACE)  # type: ignore[misc]
+@server.on("connect", namespace=NAMESPACE)  # type: ignore[untyped-decorator]
 async def connect(sid: str, _environ: dict[str, Any], auth: Any = None) -> None:
     rooms = auth.get("rooms") if isinstance(auth, dict) else None
     for room in rooms if isinstance(rooms, list) else []:
         await server.enter_room(sid, str(room), namespace=NAMESPACE)
 
 
-@server.on("sendMessage", namespace=NAMESPACE)  # type: ignore[misc]
+@server.on("sendMessage", namespace=NAMESPACE)  # type: ignore[untyped-decorator]
 async def send_message(_sid: str, payload: dict[str, Any]) -> dict[str, Any]:
     conversation_id = str(payload.get("conversationId"))
     seq = last_seq.get(conversation_id, 0) + 1
