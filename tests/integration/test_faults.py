@@ -220,6 +220,16 @@ def with_client_id(client_id: str) -> Callable[[Any], bool]:
     return lambda payload: isinstance(payload, dict) and payload.get("clientId") == client_id
 
 
+async def alice_and_bob(
+    server: ParleyServer, sockets: OpenSocket
+) -> tuple[Account, Account, JSON, ChatSocket]:
+    """Two new people in a direct conversation on `server`, the first one connected."""
+    alice = await register(server.url, "alice")
+    bob = await register(server.url, "bob")
+    direct = await start_direct(server.url, alice, bob)
+    return alice, bob, direct, await sockets(server.url, alice.access_token)
+
+
 async def until_one_crosses(
     sender: ChatSocket, receiver: ChatSocket, conversation_id: str, label: str
 ) -> None:
@@ -288,10 +298,7 @@ async def test_redis_outage_keeps_sends_stored_acknowledged_and_fanned_out_local
     stack: Stack, sockets: OpenSocket
 ) -> None:
     server = await stack.parley()
-    alice = await register(server.url, "alice")
-    bob = await register(server.url, "bob")
-    direct = await start_direct(server.url, alice, bob)
-    alice_socket = await sockets(server.url, alice.access_token)
+    _alice, bob, direct, alice_socket = await alice_and_bob(server, sockets)
     bob_socket = await sockets(server.url, bob.access_token)
     before = await send(alice_socket, direct["id"], "before the outage")
 
@@ -394,10 +401,7 @@ async def test_redis_outage_lets_sends_past_the_rate_limit(
             "PARLEY_RATE_LIMIT_SEND_PER_SECOND": "0.01",
         }
     )
-    alice = await register(server.url, "alice")
-    bob = await register(server.url, "bob")
-    direct = await start_direct(server.url, alice, bob)
-    alice_socket = await sockets(server.url, alice.access_token)
+    alice, bob, direct, alice_socket = await alice_and_bob(server, sockets)
     # The limit holds while Redis is up.
     for index in range(burst):
         await send(alice_socket, direct["id"], f"within the burst {index}")
@@ -566,10 +570,7 @@ async def test_redis_outage_logs_only_json_lines_in_json_format(
     stack: Stack, sockets: OpenSocket
 ) -> None:
     server = await stack.parley({"PARLEY_LOG_FORMAT": "json"})
-    alice = await register(server.url, "alice")
-    bob = await register(server.url, "bob")
-    direct = await start_direct(server.url, alice, bob)
-    alice_socket = await sockets(server.url, alice.access_token)
+    _alice, _bob, direct, alice_socket = await alice_and_bob(server, sockets)
     logged_before = len(server.log_text())
 
     await stack.stop_redis()
@@ -592,10 +593,7 @@ async def test_database_outage_acknowledges_nothing_and_recovers_when_it_restart
     stack: Stack, sockets: OpenSocket
 ) -> None:
     server = await stack.parley()
-    alice = await register(server.url, "alice")
-    bob = await register(server.url, "bob")
-    direct = await start_direct(server.url, alice, bob)
-    alice_socket = await sockets(server.url, alice.access_token)
+    alice, bob, direct, alice_socket = await alice_and_bob(server, sockets)
     bob_socket = await sockets(server.url, bob.access_token)
     await send(alice_socket, direct["id"], "before the outage")
 
@@ -765,9 +763,7 @@ async def test_sigterm_waits_for_a_slow_send_and_is_not_ready_meanwhile(
     stack: Stack, sockets: OpenSocket
 ) -> None:
     server = await stack.parley()
-    alice, bob = await register(server.url, "alice"), await register(server.url, "bob")
-    direct = await start_direct(server.url, alice, bob)
-    alice_socket = await sockets(server.url, alice.access_token)
+    _alice, bob, direct, alice_socket = await alice_and_bob(server, sockets)
     locker = await asyncpg.connect(stack.database_url)
     try:
         # Another session holds the conversation's row: the send waits for it.

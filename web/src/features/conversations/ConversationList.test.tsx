@@ -12,7 +12,13 @@ import { GroupDetails } from './GroupDetails';
 afterEach(cleanup);
 
 async function renderList(conversations: Conversation[]) {
-  const api = { listConversations: async () => ({ items: conversations, nextCursor: null }) } as unknown as ChatApi;
+  return renderWithApi({
+    listConversations: async () => ({ items: conversations, nextCursor: null }),
+  } as unknown as ChatApi);
+}
+
+/** The list of a signed-in user whose server answers through `api`, with no socket. */
+async function renderWithApi(api: ChatApi) {
   const link: ChatLink = {
     connected: false,
     retryNow: () => undefined,
@@ -88,27 +94,7 @@ describe('ConversationList', () => {
         return { items: [item], nextCursor: page < 5 ? String(page + 1) : null };
       },
     } as unknown as ChatApi;
-    const link: ChatLink = {
-      connected: false,
-      retryNow: () => undefined,
-      request: () => Promise.reject(new Error('x')),
-    };
-    const me = {
-      id: ME,
-      username: 'me',
-      displayName: 'Me',
-      email: 'me@example.com',
-      avatarUrl: null,
-      createdAt: '',
-      updatedAt: '',
-    };
-    const client = new ChatClient({ me, api, link, clock: new FakeClock() });
-    await client.loadConversations();
-    const view = render(
-      <ChatContext.Provider value={client}>
-        <ConversationList selectedId={null} />
-      </ChatContext.Provider>,
-    );
+    const { view } = await renderWithApi(api);
     expect(view.getAllByRole('link')).toHaveLength(4);
     await act(async () => fireEvent.click(view.getByRole('button', { name: 'Show older conversations' })));
     expect(view.getAllByRole('link').map((row) => row.getAttribute('data-conversation-id'))).toEqual([
