@@ -521,14 +521,9 @@ class RealtimeServer:
                 else:
                     await self._sio.leave_room(sid, room, namespace=NAMESPACE)
 
-    async def join_socket(
-        self, socket: SocketContext, conversation_ids: Iterable[uuid.UUID]
-    ) -> None:
-        """Put one socket in the rooms of the given conversations."""
+    async def _join_rooms(self, sid: str, conversation_ids: Iterable[uuid.UUID]) -> None:
         for conversation_id in conversation_ids:
-            await self._sio.enter_room(
-                socket.sid, conversation_room(conversation_id), namespace=NAMESPACE
-            )
+            await self._sio.enter_room(sid, conversation_room(conversation_id), namespace=NAMESPACE)
 
     async def _resync_rooms(self) -> None:
         """Put every socket of this process in exactly its user's conversation rooms."""
@@ -577,7 +572,7 @@ class RealtimeServer:
         self._by_user.setdefault(user_id, set()).add(sid)
         try:
             if self._conversations_of is not None:
-                await self.join_socket(context, await self._conversations_of(user_id))
+                await self._join_rooms(sid, await self._conversations_of(user_id))
             for hook in self._on_connect:
                 await hook(context)
         except ParleyError as error:
