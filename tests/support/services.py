@@ -54,9 +54,11 @@ class PostgresServer:
     reach it: else in the system temp folder (pytest's temp folders are mode 0700).
     """
 
-    def __init__(self, base_dir: Path) -> None:
+    def __init__(self, base_dir: Path, settings: dict[str, str] | None = None) -> None:
         self.base_dir = base_dir
         self.port = free_port()
+        # Server settings over the fast ones (the benchmark turns durability back on).
+        self.settings = {**POSTGRES_FAST_SETTINGS, **(settings or {})}
         self.folder: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -109,7 +111,7 @@ class PostgresServer:
     def _launch(self, folder: Path, as_postgres: bool, timeout: float) -> None:
         """Start the postmaster itself (exec'd, so that `process.pid` is its pid)."""
         settings = {
-            **POSTGRES_FAST_SETTINGS,
+            **self.settings,
             "listen_addresses": "127.0.0.1",
             "port": str(self.port),
             "unix_socket_directories": str(folder / "data"),

@@ -1,0 +1,657 @@
+"""Runs Parley's benchmark: every scenario against Parley and the two baselines, in turns.
+
+    .venv/bin/python -m bench.run            # every scenario at reduced sizes (make bench)
+    .venv/bin/python -m bench.run --full     # the full sizes (make bench-full)
+    .venv/bin/python -m bench.run --rounds 5 --only S2,S3 --targets python,embedded
+
+Each round runs each scenario once on every target, one after the other, each on a server
+started afresh; the figures reported are the medians over the rounds. The servers,
+PostgreSQL and Redis are started here on free loopback ports and stopped at the end. The
+table goes to the terminal and the whole run, with the machine, versions, every round's
+figures and the ratios Parley / baseline, to bench/results/RUN.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tests.support.server import free_port
+from tests.support.services import PostgresServer, RedisServer
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"
+LOADGEN = BENCH / "loadgen.mjs"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+PARLEY = ROOT / ".venv" / "bin" / "parley"
+
+# Parley as a benchmark runs it: no rate limits, tokens outliving the run, cheap password
+# hashes (signing in is set-up here, not what is measured), a quick drain between runs.
+PARLEY_SETTINGS = {
+    "PARLEY_RATE_LIMITS": "off",
+    "PARLEY_ACCESS_TOKEN_TTL_SECONDS": str(7 * 24 * 3600),
+    "PARLEY_PASSWORD_HASH_TIME_COST": "1",
+    "PARLEY_PASSWORD_HASH_MEMORY_KIB": "1024",
+    "PARLEY_DRAIN_TIMEOUT_SECONDS": "2",
+    "PARLEY_JWT_SECRET": "bench-secret-" + "0123456789abcdef" * 4,
+    "PARLEY_LOG_LEVEL": "WARNING",
+}
+# The production configuration's PostgreSQL keeps what it acknowledges, as deployed.
+DURABLE_POSTGRES = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+START_TIMEOUT_SECONDS = 60.0
+SCENARIO_TIMEOUT_SECONDS = 600.0
+
+# Sizes: the issue's defaults (--full), and a reduced set that runs in a few minutes.
+FULL: dict[str, dict[str, Any]] = {
+    "population": {"users": 5000, "directs": 1000, "groups": 10, "groupSize": 100},
+    "S1": {"conversations": 500, "senders": 200, "ratePerSecond": 5, "durationSeconds": 20},
+    "S1max": {"conversations": 500, "senders": 200, "durationSeconds": 10},
+    "S2": {"groups": 10, "durationSeconds": 10},
+    "S3": {"users": 5000},
+    "S4": {"users": 2000},
+    "H1": {"messages": 1_000_000, "shallowDepth": 1000, "requests": 200},
+    "L1": {"conversations": 2000, "requests": 200},
+}
+QUICK: dict[str, dict[str, Any]] = {
+    "population": {"users": 1000, "directs": 250, "groups": 5, "groupSize": 100},
+    "S1": {"conversations": 200, "senders": 80, "ratePerSecond": 5, "durationSeconds": 4},
+    "S1max": {"conversations": 200, "senders": 80, "durationSeconds": 3},
+    "S2": {"groups": 5, "durationSeconds": 3},
+    "S3": {"users": 1000},
+    "S4": {"users": 500},
+    "H1": {"messages": 100_000, "shallowDepth": 1000, "requests": 50},
+    "L1": {"conversations": 300, "requests": 50},
+}
+SCENARIOS = ["S1", "S1max", "S2", "S3", "S4", "H1", "L1"]
+STORAGE_SCENARIOS = {"H1", "L1"}  # Parley only: the baselines store nothing
+
+# The figures of each scenario that the table shows: (result key path, label, unit, better).
+FIGURES: dict[str, list[tuple[str, str, str, str]]] = {
+    "S1": [
+        ("latencyMs.p50", "latency p50", "ms", "lower"),
+        ("latencyMs.p99", "latency p99", "ms", "lower"),
+        ("serverCpuPercent", "server CPU", "%", "lower"),
+    ],
+    "S1max": [("ackedPerSecond", "stored and acknowledged", "msg/s", "higher")],
+    "S2": [
+        ("deliveriesPerSecond", "deliveries", "/s", "higher"),
+        ("serverCpuMicrosPerDelivery", "server CPU per delivery", "us", "lower"),
+    ],
+    "S3": [("bytesPerConnection", "memory per connection", "KB", "lower")],
+    "S4": [
+        ("allInRoomsSeconds", "all in their rooms", "s", "lower"),
+        ("connectMs.p99", "connect p99", "ms", "lower"),
+    ],
+    "H1": [
+        ("shallowMs.p50", "page at depth 1,000 p50", "ms", "lower"),
+        ("deepMs.p50", "page at the deepest p50", "ms", "lower"),
+        ("deepOverShallow", "deep / shallow", "x", "lower"),
+    ],
+    "L1": [
+        ("latencyMs.p50", "first page p50", "ms", "lower"),
+        ("statements", "SQL statements", "", "lower"),
+    ],
+}
+
+
+# ---------------------------------------------------------------- processes
+
+
+@dataclass
+class Running:
+    """Servers of one target, up for one scenario run."""
+
+    urls: list[str]
+    processes: list[subprocess.Popen[bytes]]
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self.processes]
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text(errors='replace')}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"server did not listen on {port}:\n{log.read_text(errors='replace')}")
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"parley serve exited early:\n{log.read_text(errors='replace')}")
+        try:
+            if httpx.get(f"{url}/api/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"parley serve did not become healthy:\n{log.read_text(errors='replace')}")
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# ---------------------------------------------------------------- targets
+
+
+@dataclass
+class Target:
+    """Something the load generator is pointed at: a baseline or a Parley configuration."""
+
+    name: str
+    label: str
+    start: Callable[[Path], Running]
+    is_parley: bool
+    database_url: str = ""  # Parley's, for adding H1's and L1's rows in bulk
+    population: Path | None = None  # Parley's users and conversations, made once
+    history: dict[str, Any] = field(default_factory=dict)
+    conversation_list: dict[str, Any] = field(default_factory=dict)
+
+
+def _baseline(command: list[str]) -> Callable[[Path], Running]:
+    def start(work: Path) -> Running:
+        port = free_port()
+        log = work / "baseline.log"
+        with open(log, "ab") as out:
+            process = subprocess.Popen(
+                [*command, str(port)], cwd=BENCH, stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            _wait_listening(port, process, log)
+        except BaseException:
+            _stop([process])
+            raise
+        return Running([f"http://127.0.0.1:{port}"], [process])
+
+    return start
+
+
+def _parley(environment: dict[str, str], processes: int) -> Callable[[Path], Running]:
+    def start(work: Path) -> Running:
+        started: list[subprocess.Popen[bytes]] = []
+        urls = []
+        try:
+            for index in range(processes):
+                port = free_port()
+                log = work / f"parley-{index}.log"
+                with open(log, "ab") as out:
+                    process = subprocess.Popen(
+                        [str(PARLEY), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                        env=environment,
+                        cwd=work,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                started.append(process)
+                url = f"http://127.0.0.1:{port}"
+                _wait_healthy(url, process, log)
+                urls.append(url)
+        except BaseException:
+            _stop(started)
+            raise
+        return Running(urls, started)
+
+    return start
+
+
+def parley_environment(
+    data_dir: Path, database_url: str | None, redis_url: str | None
+) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    environment.update(PARLEY_SETTINGS, PARLEY_DATA_DIR=str(data_dir))
+    if database_url:
+        environment["PARLEY_DATABASE_URL"] = database_url
+    if redis_url:
+        environment["PARLEY_REDIS_URL"] = redis_url
+    return environment
+
+
+# ---------------------------------------------------------------- the load generator
+
+
+def loadgen(command: str, spec: dict[str, Any], work: Path) -> dict[str, Any] | None:
+    spec_path = work / f"spec-{command}.json"
+    spec_path.write_text(json.dumps(spec))
+    result = subprocess.run(
+        ["node", str(LOADGEN), command, str(spec_path)],
+        cwd=BENCH,
+        capture_output=True,
+        text=True,
+        timeout=SCENARIO_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"loadgen {command} failed:\n{result.stderr}")
+    output = result.stdout.strip()
+    return json.loads(output) if output else None
+
+
+def baseline_population(sizes: dict[str, Any], path: Path) -> Path:
+    """The same users and rooms as Parley's, named rather than stored."""
+    users = [{"id": f"u{i}", "token": None} for i in range(sizes["users"])]
+    directs = [{"id": f"d{i}", "members": [2 * i, 2 * i + 1]} for i in range(sizes["directs"])]
+    size = sizes["groupSize"]
+    groups = [
+        {"id": f"g{g}", "members": list(range(g * size, (g + 1) * size))}
+        for g in range(sizes["groups"])
+    ]
+    path.write_text(json.dumps({"users": users, "extra": {}, "directs": directs, "groups": groups}))
+    return path
+
+
+def populate_parley(
+    target: Target, sizes: dict[str, dict[str, Any]], scenarios: list[str], work: Path
+) -> None:
+    """Registers the users and opens the conversations once, then adds H1's history and L1's
+    conversations straight into the database (a million sends would take the run's hour)."""
+    population = work / f"population-{target.name}.json"
+    running = target.start(work)
+    try:
+        loadgen(
+            "populate",
+            {
+                "url": running.urls[0],
+                "prefix": "bench",
+                **sizes["population"],
+                "extraUsers": ["history0", "history1", "lister"],
+                "output": str(population),
+            },
+            work,
+        )
+        people = json.loads(population.read_text())["extra"]
+        url = running.urls[0]
+        token = people["history0"]["token"]
+        direct = httpx.post(
+            f"{url}/api/conversations",
+            json={"type": "direct", "participantIds": [people["history1"]["id"]]},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()
+    finally:
+        _stop(running.processes)
+    messages = sizes["H1"]["messages"]
+    conversations = sizes["L1"]["conversations"]
+    if "H1" in scenarios:
+        _bulk(
+            "history",
+            target.database_url,
+            "--conversation-id",
+            direct["id"],
+            "--count",
+            str(messages),
+        )
+    if "L1" in scenarios:
+        _bulk(
+            "conversations",
+            target.database_url,
+            "--user-id",
+            people["lister"]["id"],
+            "--count",
+            str(conversations),
+        )
+    target.population = population
+    target.history = {"conversationId": direct["id"], "lastSeq": messages, "token": token}
+    target.conversation_list = {
+        "userToken": people["lister"]["token"],
+        "conversations": conversations,
+    }
+
+
+def _bulk(kind: str, database_url: str, *arguments: str) -> None:
+    started = time.monotonic()
+    subprocess.run(
+        [str(PYTHON), "-m", "bench.bulk", kind, "--database-url", database_url, *arguments],
+        cwd=ROOT,
+        check=True,
+    )
+    print(f"  bulk {kind}: {time.monotonic() - started:.1f} s", file=sys.stderr)
+
+
+# ---------------------------------------------------------------- a run
+
+
+def scenario_spec(
+    scenario: str, target: Target, running: Running, sizes: dict[str, dict[str, Any]], run_id: str
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "scenario": scenario,
+        "urls": running.urls,
+        "pids": running.pids,
+        "params": sizes[scenario],
+        "population": str(target.population),
+        "runId": run_id,
+    }
+    if scenario == "H1":
+        spec["history"] = target.history
+    if scenario == "L1":
+        spec["list"] = target.conversation_list
+    return spec
+
+
+def run_once(
+    scenario: str, target: Target, sizes: dict[str, dict[str, Any]], work: Path, run_id: str
+) -> dict[str, Any]:
+    running = target.start(work)
+    try:
+        result = loadgen("run", scenario_spec(scenario, target, running, sizes, run_id), work)
+    finally:
+        _stop(running.processes)
+    assert result is not None
+    return result
+
+
+def figure(result: dict[str, Any], path: str) -> float | None:
+    value: Any = result
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def medians(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float | None]]]:
+    """scenario -> target -> figure -> the median over the rounds."""
+    table: dict[str, dict[str, dict[str, float | None]]] = {}
+    for scenario, figures in FIGURES.items():
+        for key, *_ in figures:
+            by_target: dict[str, list[float]] = {}
+            for run in runs:
+                if run["scenario"] != scenario:
+                    continue
+                value = figure(run["result"], key)
+                if value is not None:
+                    by_target.setdefault(run["target"], []).append(value)
+            for target, values in by_target.items():
+                cell = table.setdefault(scenario, {}).setdefault(target, {})
+                cell[key] = statistics.median(values)
+    return table
+
+
+def ratios(
+    table: dict[str, dict[str, dict[str, float | None]]], parley: list[str], baselines: list[str]
+) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """scenario -> Parley target -> figure -> baseline -> Parley / baseline."""
+    out: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for scenario, by_target in table.items():
+        for target in parley:
+            for key, value in by_target.get(target, {}).items():
+                for baseline in baselines:
+                    base = by_target.get(baseline, {}).get(key)
+                    if value is not None and base:
+                        out.setdefault(scenario, {}).setdefault(target, {}).setdefault(key, {})[
+                            baseline
+                        ] = value / base
+    return out
+
+
+def _shown(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "KB":
+        value /= 1024
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}" if value < 10 else f"{value:.1f}"
+
+
+def render_table(
+    table: dict[str, dict[str, dict[str, float | None]]],
+    ratio_table: dict[str, dict[str, dict[str, dict[str, float]]]],
+    targets: list[Target],
+) -> str:
+    """A Markdown table: one row a figure, one column a target; Parley's cells carry their
+    ratios to the bare python-socketio and Node socket.io servers."""
+    header = ["scenario", "figure", *(target.label for target in targets)]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for scenario, figures in FIGURES.items():
+        if scenario not in table:
+            continue
+        for key, label, unit, _better in figures:
+            cells = [scenario, f"{label} ({unit})" if unit else label]
+            for target in targets:
+                value = table[scenario].get(target.name, {}).get(key)
+                cell = _shown(value, unit)
+                versus = ratio_table.get(scenario, {}).get(target.name, {}).get(key, {})
+                if versus:
+                    cell += (
+                        " ("
+                        + ", ".join(
+                            f"{versus[name]:.2f}x {name}"
+                            for name in ("python", "node")
+                            if name in versus
+                        )
+                        + ")"
+                    )
+                cells.append(cell)
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _version(command: list[str]) -> str:
+    try:
+        output = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+    except OSError:
+        return "not found"
+    return (output.stdout or output.stderr).strip().splitlines()[0]
+
+
+def machine() -> dict[str, Any]:
+    model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memoryGiB": round(memory_kib / 1024 / 1024, 1),
+        "kernel": platform.release(),
+    }
+
+
+def versions() -> dict[str, str]:
+    commit = _version(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    node_modules = BENCH / "node_modules"
+    return {
+        "parley": commit,
+        "python": platform.python_version(),
+        "python-socketio": metadata.version("python-socketio"),
+        "uvicorn": metadata.version("uvicorn"),
+        "sqlalchemy": metadata.version("sqlalchemy"),
+        "node": _version(["node", "--version"]),
+        "socket.io": json.loads((node_modules / "socket.io/package.json").read_text())["version"],
+        "socket.io-client": json.loads(
+            (node_modules / "socket.io-client/package.json").read_text()
+        )["version"],
+        "postgresql": _version([str(Path("/usr/lib/postgresql/15/bin/postgres")), "--version"]),
+        "redis": _version(["redis-server", "--version"]),
+    }
+
+
+@contextmanager
+def services(work: Path, wanted: bool) -> Iterator[tuple[str | None, str | None]]:
+    """PostgreSQL (durable, as deployed) and Redis for the production targets."""
+    if not wanted:
+        yield None, None
+        return
+    postgres = PostgresServer(work / "postgres", settings=DURABLE_POSTGRES)
+    redis = RedisServer(work)
+    postgres.start()
+    try:
+        redis.start()
+        try:
+            yield postgres.url, redis.url
+        finally:
+            redis.stop()
+    finally:
+        postgres.stop()
+
+
+def make_targets(
+    work: Path, database_url: str | None, redis_url: str | None, wanted: list[str]
+) -> list[Target]:
+    node = ["node", str(BENCH / "baselines" / "node_server.mjs")]
+    python = [str(PYTHON), str(BENCH / "baselines" / "python_server.py")]
+    targets = [
+        Target("node", "Node socket.io", _baseline(node), is_parley=False),
+        Target("python", "python-socketio", _baseline(python), is_parley=False),
+    ]
+    embedded_dir = work / "embedded"
+    embedded_dir.mkdir()
+    embedded = parley_environment(embedded_dir, None, None)
+    targets.append(
+        Target(
+            "embedded",
+            "Parley embedded",
+            _parley(embedded, 1),
+            is_parley=True,
+            database_url=f"sqlite:///{embedded_dir / 'parley.db'}",
+        )
+    )
+    if database_url and redis_url:
+        production_dir = work / "production"
+        production_dir.mkdir()
+        production = parley_environment(production_dir, database_url, redis_url)
+        for processes in (1, 2):
+            targets.append(
+                Target(
+                    f"production{processes}",
+                    f"Parley production x{processes}",
+                    _parley(production, processes),
+                    is_parley=True,
+                    database_url=database_url,
+                )
+            )
+    return [target for target in targets if target.name in wanted]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--full", action="store_true", help="the full sizes (make bench-full)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each pair (medians)")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help="scenarios, comma-separated")
+    parser.add_argument(
+        "--targets",
+        default="node,python,embedded,production1,production2",
+        help="node, python, embedded, production1, production2",
+    )
+    options = parser.parse_args(argv)
+    sizes = FULL if options.full else QUICK
+    scenarios = [name for name in options.only.split(",") if name]
+    wanted = [name for name in options.targets.split(",") if name]
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    RESULTS.mkdir(exist_ok=True)
+    started = datetime.now(UTC)
+    run_name = started.strftime("%Y%m%dT%H%M%SZ") + ("-full" if options.full else "-quick")
+    work = Path(tempfile.mkdtemp(prefix="parley-bench-"))
+    runs: list[dict[str, Any]] = []
+    try:
+        with services(work, any(name.startswith("production") for name in wanted)) as (
+            database_url,
+            redis_url,
+        ):
+            targets = make_targets(work, database_url, redis_url, wanted)
+            baseline_file = baseline_population(
+                sizes["population"], work / "population-baseline.json"
+            )
+            populated: set[str] = set()
+            for target in targets:
+                if not target.is_parley:
+                    target.population = baseline_file
+                    continue
+                if target.database_url in populated:  # production x1 and x2 share a database
+                    twin = next(t for t in targets if t.database_url == target.database_url)
+                    target.population, target.history = twin.population, twin.history
+                    target.conversation_list = twin.conversation_list
+                    continue
+                print(f"populating {target.label}", file=sys.stderr)
+                populate_parley(target, sizes, scenarios, work)
+                populated.add(target.database_url)
+            for round_number in range(1, options.rounds + 1):
+                for scenario in scenarios:
+                    # Alternate the order each round, so no target always runs on a warm
+                    # (or a tired) machine.
+                    order = targets if round_number % 2 else list(reversed(targets))
+                    for target in order:
+                        if scenario in STORAGE_SCENARIOS and not target.is_parley:
+                            continue
+                        run_id = f"r{round_number}-{scenario}-{target.name}"
+                        print(
+                            f"round {round_number}: {scenario} on {target.label}", file=sys.stderr
+                        )
+                        result = run_once(scenario, target, sizes, work, run_id)
+                        runs.append(
+                            {
+                                "round": round_number,
+                                "scenario": scenario,
+                                "target": target.name,
+                                "result": result,
+                            }
+                        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    table = medians(runs)
+    parley_names = [target.name for target in targets if target.is_parley]
+    baseline_names = [target.name for target in targets if not target.is_parley]
+    ratio_table = ratios(table, parley_names, baseline_names)
+    rendered = render_table(table, ratio_table, targets)
+    report = {
+        "run": run_name,
+        "startedAt": started.isoformat(),
+        "seconds": round((datetime.now(UTC) - started).total_seconds()),
+        "full": options.full,
+        "rounds": options.rounds,
+        "machine": machine(),
+        "versions": versions(),
+        "sizes": sizes,
+        "targets": {target.name: target.label for target in targets},
+        "medians": table,
+        "ratios": ratio_table,
+        "runs": runs,
+        "table": rendered,
+    }
+    output = RESULTS / f"{run_name}.json"
+    output.write_text(json.dumps(report, indent=1) + "\n")
+    print(rendered)
+    print(f"\nMedians of {options.rounds} rounds; every figure in {output.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
