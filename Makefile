@@ -10,7 +10,8 @@ export UV_PYTHON_PREFERENCE := only-system
 # The browser tests drive the system Chromium; npm never fetches a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test install web check lint typecheck format migrate interop-deps test-services clean
+.PHONY: run test bench bench-full install web check lint typecheck format migrate interop-deps \
+	test-services bench-deps clean
 
 # `make run PORT=8001` serves elsewhere; HOST=0.0.0.0 listens beyond this machine.
 HOST ?= 127.0.0.1
@@ -26,6 +27,15 @@ test: install interop-deps test-services web
 	./.venv/bin/pytest -n 2
 	cd web && npm test
 	cd web && npm run e2e
+
+# The benchmark (bench/README.md): every scenario against Parley and both baselines, three
+# rounds each. `make bench` at reduced sizes (a few minutes), `make bench-full` at the full
+# ones (most of an hour: run it in the background).
+bench: install bench-deps test-services
+	./.venv/bin/python -m bench.run
+
+bench-full: install bench-deps test-services
+	./.venv/bin/python -m bench.run --full
 
 install: .venv/.installed
 
@@ -57,6 +67,12 @@ tests/interop/node_modules/.installed: tests/interop/package.json tests/interop/
 	cd tests/interop && npm ci --no-audit --no-fund
 	touch $@
 
+bench-deps: bench/node_modules/.installed
+
+bench/node_modules/.installed: bench/package.json bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund
+	touch $@
+
 # Redis and PostgreSQL 15 for the tests, which start their own servers; installed when
 # missing (as root) or named for the user to install.
 test-services:
@@ -80,4 +96,4 @@ format: install
 	./.venv/bin/ruff check --fix src tests bench
 
 clean:
-	rm -rf .venv .tools tests/interop/node_modules web/node_modules web/dist
+	rm -rf .venv .tools tests/interop/node_modules web/node_modules web/dist bench/node_modules

@@ -17,7 +17,9 @@ const PASSWORD = "bench-password";
 const REST_CONCURRENCY = 16;
 const CONNECT_CONCURRENCY = 100; // S3 connects in waves; S4 connects everyone at once
 const CONNECT_TIMEOUT_MS = 60_000;
-const SETTLE_MS = 2_000; // after the last send, for the last deliveries to arrive
+const SETTLE_MS = 2_000; // S3: after the last connect, for the server to settle
+const QUIET_MS = 200; // after the last send: no delivery for this long means all arrived
+const QUIET_MAX_MS = 10_000;
 const CLOCK_TICKS_PER_SECOND = 100; // Linux's USER_HZ, the unit of /proc/PID/stat times
 const PAGE_SIZE = 50;
 
@@ -278,6 +280,16 @@ class Traffic {
   }
 }
 
+/** Waits until the last deliveries have arrived: none for QUIET_MS. */
+async function quiet(traffic) {
+  const until = performance.now() + QUIET_MAX_MS;
+  let seen = -1;
+  while (seen !== traffic.deliveries && performance.now() < until) {
+    seen = traffic.deliveries;
+    await sleep(QUIET_MS);
+  }
+}
+
 /** Warms the path once (first-use costs are not what is measured), then measures. */
 async function measured(traffic, pids, durationMs, drive) {
   await drive(Math.min(1000, durationMs / 4)); // warm-up, not counted
@@ -287,7 +299,7 @@ async function measured(traffic, pids, durationMs, drive) {
   const started = performance.now();
   await drive(durationMs);
   const sendSeconds = (performance.now() - started) / 1000;
-  await sleep(SETTLE_MS);
+  await quiet(traffic);
   traffic.measuring = false;
   const cpu = meter();
   return { sendSeconds, ...cpu, ...traffic.figures() };
