@@ -58,7 +58,11 @@ def build_services(
     """
     clock = clock or SystemClock()
     metrics = Metrics()
-    database = Database.from_settings(settings, on_error=metrics.database_errors.inc)
+    database = Database.from_settings(
+        settings,
+        on_error=metrics.database_errors.inc,
+        on_statement=metrics.database_statements.inc,
+    )
     metrics.watch_database_pool(database.connections_in_use)
     redis_client = None
     refresh_tokens: RefreshTokenStore

@@ -48,6 +48,11 @@ class Metrics:
             "Database calls that failed for want of a database (answered unavailable)",
             registry=self.registry,
         )
+        self.database_statements = Counter(
+            "parley_database_statements",
+            "SQL statements sent to the database (an executemany counts once)",
+            registry=self.registry,
+        )
         self.redis_errors = Counter(
             "parley_redis_errors", "Redis calls that failed", registry=self.registry
         )

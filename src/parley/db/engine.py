@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -32,26 +32,36 @@ class Database:
     """
 
     def __init__(
-        self, url: str, on_error: Callable[[], None] | None = None, **engine_options: Any
+        self,
+        url: str,
+        on_error: Callable[[], None] | None = None,
+        on_statement: Callable[[], None] | None = None,
+        **engine_options: Any,
     ) -> None:
         self.is_sqlite = url.startswith("sqlite")
         self._on_error = on_error or (lambda: None)  # told of every lost or refused call
         self.engine = create_async_engine(url, **engine_options)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
+        if on_statement is not None:
+            _count_statements(self.engine.sync_engine, on_statement)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, on_error: Callable[[], None] | None = None
+        cls,
+        settings: Settings,
+        on_error: Callable[[], None] | None = None,
+        on_statement: Callable[[], None] | None = None,
     ) -> Database:
         url = settings.resolved_database_url
         if settings.is_sqlite:
-            return cls(url, on_error)
+            return cls(url, on_error, on_statement)
         return cls(
             url,
             on_error,
+            on_statement,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
             pool_timeout=settings.database_pool_timeout_seconds,
@@ -61,6 +71,11 @@ class Database:
             connect_args={
                 "timeout": settings.database_connect_timeout_seconds,
                 "command_timeout": settings.database_command_timeout_seconds,
+                # Every query here is a short index walk. PostgreSQL's planner prices some
+                # (the unread counts of a conversation list, when one conversation holds
+                # millions of messages) above its JIT threshold, and compiling them then
+                # costs ten times what running them does.
+                "server_settings": {"jit": "off"},
             },
         )
 
@@ -106,6 +121,19 @@ class Database:
             self._on_error()
             logger.error("database unavailable: %s", type(exc).__name__)
             raise Unavailable("database unavailable") from exc
+
+
+def _count_statements(engine: Engine, on_statement: Callable[[], None]) -> None:
+    """Call `on_statement` once per statement sent to the database (an executemany is one).
+
+    Connection set-up (SQLite's pragmas, the pool's pings) goes around SQLAlchemy's
+    execution and is not counted.
+    """
+
+    def counted(*_: Any) -> None:
+        on_statement()
+
+    event.listen(engine, "before_cursor_execute", counted)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
