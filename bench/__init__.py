@@ -1,0 +1,1 @@
+"""The benchmark: load generator, runner, baselines and bulk data (see README.md)."""
