@@ -364,15 +364,37 @@ def scenario_spec(
 
 
 def run_once(
-    scenario: str, target: Target, sizes: dict[str, dict[str, Any]], work: Path, run_id: str
+    scenario: str,
+    target: Target,
+    sizes: dict[str, dict[str, Any]],
+    work: Path,
+    run_id: str,
+    profile: bool = False,
 ) -> dict[str, Any]:
     running = target.start(work)
+    profilers = [_profiler(pid, f"{run_id}-{pid}") for pid in running.pids] if profile else []
     try:
         result = loadgen("run", scenario_spec(scenario, target, running, sizes, run_id), work)
     finally:
+        for profiler in profilers:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes its profile and exits
+        for profiler in profilers:
+            profiler.wait(timeout=60)
         _stop(running.processes)
     assert result is not None
     return result
+
+
+def _profiler(pid: int, name: str) -> subprocess.Popen[bytes]:
+    """py-spy sampling a server for the run: collapsed stacks to bench/results/profiles/
+    (for flamegraph tools and `python -m bench.profile`)."""
+    folder = RESULTS / "profiles"
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(pid)]
+    command += ["--rate", "250", "--format", "raw", "--output", str(folder / f"{name}.txt")]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # attached before the load starts
+    return process
 
 
 def figure(result: dict[str, Any], path: str) -> float | None:
@@ -569,6 +591,9 @@ def main(argv: list[str] | None = None) -> int:
         default="node,python,embedded,production1,production2",
         help="node, python, embedded, production1, production2",
     )
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy each Parley server (bench/results/profiles)"
+    )
     options = parser.parse_args(argv)
     sizes = FULL if options.full else QUICK
     scenarios = [name for name in options.only.split(",") if name]
@@ -615,7 +640,14 @@ def main(argv: list[str] | None = None) -> int:
                         print(
                             f"round {round_number}: {scenario} on {target.label}", file=sys.stderr
                         )
-                        result = run_once(scenario, target, sizes, work, run_id)
+                        result = run_once(
+                            scenario,
+                            target,
+                            sizes,
+                            work,
+                            run_id,
+                            options.profile and target.is_parley,
+                        )
                         runs.append(
                             {
                                 "round": round_number,

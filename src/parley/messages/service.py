@@ -7,8 +7,13 @@ Invariants:
 - Sending is idempotent on (sender, clientId): the same clientId in the same conversation
   returns the original message and emits nothing; in another conversation it is a conflict.
 - Sending moves the sender's read marker to the new message (no receipt is emitted).
-- This process emits a conversation's `newMessage` events in `seq` order: sends to one
-  conversation hold its lock from the transaction through the emit.
+- Sends are written in batches (a group commit): one writer per process takes every send
+  waiting, stores them in one transaction, emits their `newMessage` events in `seq` order,
+  and only then writes the next batch. Under load a batch holds whatever arrived while the
+  previous one was being written, so one commit serves many sends; alone, a send is a batch
+  of one and waits for nothing. Each send is answered after the commit of its batch.
+- This process emits a conversation's `newMessage` events in `seq` order: one writer
+  assigns seqs and emits, a batch at a time.
 - The first history page comes from the recent-message cache when it holds every message
   of that page for the conversation's current `last_seq`; sends, edits and deletes update
   it after commit, and a failed update drops the conversation from it once it answers.
@@ -23,10 +28,11 @@ import asyncio
 import logging
 import time
 import uuid
-import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +57,34 @@ STALE_RETRY_SECONDS = 0.5
 
 # Until uploads exist, only text messages are accepted.
 ACCEPTED_TYPES = ("text",)
+
+# The most sends one transaction stores: bounds a batch's statements and its time holding
+# the write lock (SQLite) or the conversations' rows (PostgreSQL).
+MAX_BATCH = 256
+
+
+@dataclass
+class _Send:
+    """A validated send waiting for the writer, and where its outcome goes."""
+
+    sender_id: uuid.UUID
+    conversation_id: uuid.UUID
+    request: MessageCreate
+    message_type: str
+    metadata: dict[str, Any]
+    outcome: asyncio.Future[tuple[MessageView, bool]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    # Why it was refused; told once the batch's transaction is over.
+    refusal: Exception | None = None
+
+    def answer(self, view: MessageView, is_new: bool) -> None:
+        if not self.outcome.done():
+            self.outcome.set_result((view, is_new))
+
+    def fail(self, error: Exception) -> None:
+        if not self.outcome.done():
+            self.outcome.set_exception(error)
 
 
 def message_view(message: Message) -> MessageView:
@@ -91,9 +125,8 @@ class MessagesService:
         self._metrics = metrics
         self._settings = settings
         self._clock = clock
-        self._send_locks: weakref.WeakValueDictionary[uuid.UUID, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._waiting: list[_Send] = []  # sends for the writer, in arrival order
+        self._writer: asyncio.Task[None] | None = None
 
     async def send(
         self, sender_id: uuid.UUID, conversation_id: uuid.UUID, request: MessageCreate
@@ -110,35 +143,105 @@ class MessagesService:
         await self._rate_limits.send(sender_id)
 
         started = time.perf_counter()
-        lock = self._send_locks.get(conversation_id)
-        if lock is None:
-            lock = self._send_locks[conversation_id] = asyncio.Lock()
-        async with lock:
-            try:
-                async with self._database.transaction() as session:
-                    await require_participant(session, conversation_id, sender_id)
-                    original = await _find_by_client_id(session, sender_id, request.client_id)
-                    if original is None:
-                        message = await self._insert(
-                            session, sender_id, conversation_id, request, message_type, metadata
-                        )
-            except IntegrityError:
-                # The same clientId committed first by a concurrent send (another
-                # conversation, or another process): answer as if it had come first.
-                async with self._database.reading() as session:
-                    original = await _find_by_client_id(session, sender_id, request.client_id)
-                if original is None:
-                    raise
-            if original is not None:
-                if original.conversation_id != conversation_id:
-                    raise Conflict("clientId already used in another conversation")
-                return message_view(original), False
+        send = _Send(sender_id, conversation_id, request, message_type, metadata)
+        self._waiting.append(send)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting())
+        view, is_new = await send.outcome
+        if is_new:
+            self._metrics.send_seconds.observe(time.perf_counter() - started)
+        return view, is_new
 
-            view = message_view(message)
-            await self._broadcaster.to_conversation(conversation_id, "newMessage", wire(view))
-        await self._remember(conversation_id, [view])
-        self._metrics.send_seconds.observe(time.perf_counter() - started)
-        return view, True
+    async def _write_waiting(self) -> None:
+        """The writer: stores, emits and answers the waiting sends, a batch at a time, until
+        none is left."""
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            try:
+                try:
+                    answers = await self._store_batch(batch)
+                except IntegrityError:
+                    # A clientId committed by another process meanwhile: one send at a
+                    # time finds out which, and is answered as a resend.
+                    answers = [answer for send in batch for answer in await self._store_alone(send)]
+                await self._emit_and_remember([(send, view) for send, view, new in answers if new])
+            except Exception as error:
+                for send in batch:
+                    send.fail(error)
+                continue
+            except BaseException:  # cancelled: the process is stopping
+                for send in batch + self._waiting:
+                    send.outcome.cancel()
+                raise
+            for send, view, is_new in answers:
+                send.answer(view, is_new)
+            for send in batch:
+                if send.refusal is not None:
+                    send.fail(send.refusal)
+
+    async def _store_batch(self, batch: list[_Send]) -> list[tuple[_Send, MessageView, bool]]:
+        """Stores the batch in one transaction: sends by non-participants and clientIds used
+        in another conversation get their refusal; the others are returned with their message
+        and whether it is new (not a resend), new ones in seq order per conversation."""
+        now = self._clock.now()
+        async with self._database.transaction() as session:
+            members = await _participant_ids(session, batch)
+            originals = await _find_originals(session, batch)
+            answers: list[tuple[_Send, MessageView, bool]] = []
+            fresh: dict[tuple[uuid.UUID, str], _Send] = {}  # the first of each clientId
+            repeats: list[_Send] = []  # the same clientId again within the batch
+            for send in batch:
+                key = (send.sender_id, send.request.client_id)
+                if (send.conversation_id, send.sender_id) not in members:
+                    send.refusal = NotFound("conversation not found")
+                elif key in originals:
+                    answers += _resend(send, message_view(originals[key]))
+                elif key in fresh:
+                    repeats.append(send)
+                else:
+                    fresh[key] = send
+            if not fresh:
+                return answers
+            seqs = await _next_seqs(session, list(fresh.values()), now)
+            rows = [_message_row(send, seqs[key], now) for key, send in fresh.items()]
+            await session.execute(insert(Message), rows)
+            read_to = {
+                members[(send.conversation_id, send.sender_id)]: seqs[key]
+                for key, send in fresh.items()
+            }
+            await session.execute(
+                update(Participant),
+                [
+                    {"id": pid, "last_read_seq": seq, "last_read_at": now}
+                    for pid, seq in read_to.items()
+                ],
+            )
+        views = {key: message_view(Message(**row)) for key, row in zip(fresh, rows, strict=True)}
+        answers += [(send, views[key], True) for key, send in fresh.items()]
+        for send in repeats:
+            answers += _resend(send, views[(send.sender_id, send.request.client_id)])
+        return answers
+
+    async def _store_alone(self, send: _Send) -> list[tuple[_Send, MessageView, bool]]:
+        """One send in a transaction of its own, its clientId's race with another process
+        answered as a resend."""
+        try:
+            return await self._store_batch([send])
+        except IntegrityError:
+            async with self._database.reading() as session:
+                original = await _find_by_client_id(session, send.sender_id, send.request.client_id)
+            if original is None:
+                raise
+            return _resend(send, message_view(original))
+
+    async def _emit_and_remember(self, stored: list[tuple[_Send, MessageView]]) -> None:
+        """Emit each new message, in seq order per conversation, and keep copies."""
+        by_conversation: dict[uuid.UUID, list[MessageView]] = {}
+        for send, view in stored:
+            await self._broadcaster.to_conversation(send.conversation_id, "newMessage", wire(view))
+            by_conversation.setdefault(send.conversation_id, []).append(view)
+        for conversation_id, views in by_conversation.items():
+            await self._remember(conversation_id, views)
 
     async def edit(self, editor_id: uuid.UUID, message_id: uuid.UUID, content: str) -> MessageView:
         self._check_content(content)
@@ -266,51 +369,86 @@ class MessagesService:
             await self._recent.forget(self._stale)
             self._stale = set()
 
-    async def _insert(
-        self,
-        session: AsyncSession,
-        sender_id: uuid.UUID,
-        conversation_id: uuid.UUID,
-        request: MessageCreate,
-        message_type: str,
-        metadata: dict[str, Any],
-    ) -> Message:
-        now = self._clock.now()
-        # Taking the next seq locks the conversation row until commit on PostgreSQL.
-        seq = await session.scalar(
-            update(Conversation)
-            .where(Conversation.id == conversation_id)
-            .values(last_seq=Conversation.last_seq + 1, last_activity_at=now)
-            .returning(Conversation.last_seq)
-        )
-        assert seq is not None
-        message = Message(
-            id=uuid.uuid4(),
-            conversation_id=conversation_id,
-            seq=seq,
-            sender_id=sender_id,
-            client_id=request.client_id,
-            type=message_type,
-            content=request.content,
-            meta=metadata,
-            created_at=now,
-            edited_at=None,
-            deleted_at=None,
-        )
-        session.add(message)
-        await session.execute(
-            update(Participant)
-            .where(Participant.conversation_id == conversation_id, Participant.user_id == sender_id)
-            .values(last_read_seq=seq, last_read_at=now)
-        )
-        return message
-
     def _check_content(self, content: str) -> None:
         check_length("content", content, 1, self._settings.message_content_max_chars)
         check_not_blank("content", content)
 
     def _page_size(self, limit: int | None) -> int:
         return page_size(limit, self._settings.page_size_default, self._settings.page_size_max)
+
+
+def _resend(send: _Send, original: MessageView) -> list[tuple[_Send, MessageView, bool]]:
+    """The same clientId again: answered with the original message, or fails as a conflict
+    when that is in another conversation."""
+    if original.conversation_id != send.conversation_id:
+        send.refusal = Conflict("clientId already used in another conversation")
+        return []
+    return [(send, original, False)]
+
+
+async def _participant_ids(
+    session: AsyncSession, batch: Sequence[_Send]
+) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
+    """(conversation, user) -> participant id, for the senders of the batch who are members."""
+    pairs = {(send.conversation_id, send.sender_id) for send in batch}
+    rows = await session.execute(
+        select(Participant.conversation_id, Participant.user_id, Participant.id).where(
+            tuple_(Participant.conversation_id, Participant.user_id).in_(pairs)
+        )
+    )
+    return {(conversation_id, user_id): pid for conversation_id, user_id, pid in rows}
+
+
+async def _find_originals(
+    session: AsyncSession, batch: Sequence[_Send]
+) -> dict[tuple[uuid.UUID, str], Message]:
+    """Messages already stored under the batch's (sender, clientId) pairs."""
+    pairs = {(send.sender_id, send.request.client_id) for send in batch}
+    found = await session.scalars(
+        select(Message).where(tuple_(Message.sender_id, Message.client_id).in_(pairs))
+    )
+    return {(message.sender_id, message.client_id): message for message in found}
+
+
+async def _next_seqs(
+    session: AsyncSession, fresh: Sequence[_Send], now: Any
+) -> dict[tuple[uuid.UUID, str], int]:
+    """The seq of each new message, by (sender, clientId): consecutive per conversation, in
+    batch order. The conversations' rows stay locked until commit (PostgreSQL), taken in id
+    order so that the writers of several processes wait for each other, never deadlock."""
+    ids = sorted({send.conversation_id for send in fresh})
+    rows = await session.execute(
+        select(Conversation.id, Conversation.last_seq)
+        .where(Conversation.id.in_(ids))
+        .order_by(Conversation.id)
+        .with_for_update()
+    )
+    last: dict[uuid.UUID, int] = {conversation_id: seq for conversation_id, seq in rows}
+    seqs = {}
+    for send in fresh:
+        last[send.conversation_id] += 1
+        seqs[(send.sender_id, send.request.client_id)] = last[send.conversation_id]
+    await session.execute(
+        update(Conversation),
+        [{"id": cid, "last_seq": seq, "last_activity_at": now} for cid, seq in last.items()],
+    )
+    return seqs
+
+
+def _message_row(send: _Send, seq: int, now: Any) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "conversation_id": send.conversation_id,
+        "seq": seq,
+        "sender_id": send.sender_id,
+        "client_id": send.request.client_id,
+        "type": send.message_type,
+        "content": send.request.content,
+        "meta": send.metadata,
+        "created_at": now,
+        "edited_at": None,
+        "deleted_at": None,
+    }
 
 
 async def _find_by_client_id(

@@ -30,6 +30,10 @@ from parley.metrics import Metrics
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "/chat"
+# After a drain has flushed the last acknowledgements, this long before the connections
+# close: a close frame in the same read as an acknowledgement races clients that handle
+# each packet in a task of their own (python-socketio's client drops such an ack).
+DRAIN_LINGER_SECONDS = 0.2
 
 PayloadT = TypeVar("PayloadT", bound=BaseModel)
 
@@ -449,6 +453,8 @@ class RealtimeServer:
                 # Acknowledgements and events wait in each connection's queue for its writer.
                 sockets = list(self._sio.eio.sockets.values())
                 await asyncio.gather(*(socket.queue.join() for socket in sockets))
+                if sockets:
+                    await asyncio.sleep(DRAIN_LINGER_SECONDS)
         logger.info(
             "socket events drained",
             extra={
