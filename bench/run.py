@@ -391,7 +391,7 @@ def _profiler(pid: int, name: str) -> subprocess.Popen[bytes]:
     folder = RESULTS / "profiles"
     folder.mkdir(parents=True, exist_ok=True)
     command = [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(pid)]
-    command += ["--rate", "250", "--format", "raw", "--output", str(folder / f"{name}.txt")]
+    command += ["--rate", "250", "--gil", "--format", "raw", "--output", str(folder / f"{name}.txt")]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)  # attached before the load starts
     return process

@@ -57,5 +57,6 @@ if __name__ == "__main__":
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",
+        ws_per_message_deflate=False,  # as Parley and Node socket.io: no compression
         log_level="warning",
     )

@@ -176,6 +176,9 @@ def serve_forever(settings: Settings, host: str, port: int) -> int:
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",
+        # Chat events are small: compressing each costs more CPU than it saves bytes, and a
+        # compressor per connection costs memory (socket.io's own servers leave it off too).
+        ws_per_message_deflate=False,
         log_config=None,
         access_log=False,
         lifespan="on",
