@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +41,7 @@ from parley.clock import Clock
 from parley.config import Settings
 from parley.conversations.membership import require_conversation, require_participant
 from parley.conversations.models import Conversation, Participant
+from parley.db.base import Base
 from parley.db.engine import Database
 from parley.errors import Conflict, Forbidden, NotFound, Unavailable, ValidationFailed
 from parley.messages.models import Message
@@ -61,6 +62,43 @@ ACCEPTED_TYPES = ("text",)
 # The most sends one transaction stores: bounds a batch's statements and its time holding
 # the write lock (SQLite) or the conversations' rows (PostgreSQL).
 MAX_BATCH = 256
+
+
+# The writer's statements, built once: a statement object keeps its cache key, so running
+# it again costs no compiling; writes are plain executemany, without the ORM's bookkeeping.
+_conversations = Base.metadata.tables["conversations"]
+_participants = Base.metadata.tables["participants"]
+_MEMBERSHIPS = select(Participant.conversation_id, Participant.user_id, Participant.id).where(
+    tuple_(Participant.conversation_id, Participant.user_id).in_(bindparam("pairs", expanding=True))
+)
+_ORIGINALS = select(Message).where(
+    tuple_(Message.sender_id, Message.client_id).in_(bindparam("pairs", expanding=True))
+)
+# The rows stay locked until commit (PostgreSQL), taken in id order so that the writers of
+# several processes wait for each other and never deadlock.
+_LAST_SEQS = (
+    select(Conversation.id, Conversation.last_seq)
+    .where(Conversation.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Conversation.id)
+    .with_for_update()
+)
+_SET_LAST_SEQ = (
+    update(_conversations)
+    .where(_conversations.c.id == bindparam("conversation"))
+    .values(
+        last_seq=bindparam("new_last_seq", type_=_conversations.c.last_seq.type),
+        last_activity_at=bindparam("now", type_=_conversations.c.last_activity_at.type),
+    )
+)
+_INSERT_MESSAGES = insert(Base.metadata.tables["messages"])
+_MOVE_READ_MARKERS = (
+    update(_participants)
+    .where(_participants.c.id == bindparam("participant"))
+    .values(
+        last_read_seq=bindparam("read_seq", type_=_participants.c.last_read_seq.type),
+        last_read_at=bindparam("now", type_=_participants.c.last_read_at.type),
+    )
+)
 
 
 @dataclass
@@ -204,19 +242,16 @@ class MessagesService:
                 return answers
             seqs = await _next_seqs(session, list(fresh.values()), now)
             rows = [_message_row(send, seqs[key], now) for key, send in fresh.items()]
-            await session.execute(insert(Message), rows)
+            await session.execute(_INSERT_MESSAGES, rows)
             read_to = {
                 members[(send.conversation_id, send.sender_id)]: seqs[key]
                 for key, send in fresh.items()
             }
             await session.execute(
-                update(Participant),
-                [
-                    {"id": pid, "last_read_seq": seq, "last_read_at": now}
-                    for pid, seq in read_to.items()
-                ],
+                _MOVE_READ_MARKERS,
+                [{"participant": pid, "read_seq": seq, "now": now} for pid, seq in read_to.items()],
             )
-        views = {key: message_view(Message(**row)) for key, row in zip(fresh, rows, strict=True)}
+        views = {key: _view_of_row(row) for key, row in zip(fresh, rows, strict=True)}
         answers += [(send, views[key], True) for key, send in fresh.items()]
         for send in repeats:
             answers += _resend(send, views[(send.sender_id, send.request.client_id)])
@@ -390,12 +425,8 @@ async def _participant_ids(
     session: AsyncSession, batch: Sequence[_Send]
 ) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
     """(conversation, user) -> participant id, for the senders of the batch who are members."""
-    pairs = {(send.conversation_id, send.sender_id) for send in batch}
-    rows = await session.execute(
-        select(Participant.conversation_id, Participant.user_id, Participant.id).where(
-            tuple_(Participant.conversation_id, Participant.user_id).in_(pairs)
-        )
-    )
+    pairs = list({(send.conversation_id, send.sender_id) for send in batch})
+    rows = await session.execute(_MEMBERSHIPS, {"pairs": pairs})
     return {(conversation_id, user_id): pid for conversation_id, user_id, pid in rows}
 
 
@@ -403,10 +434,8 @@ async def _find_originals(
     session: AsyncSession, batch: Sequence[_Send]
 ) -> dict[tuple[uuid.UUID, str], Message]:
     """Messages already stored under the batch's (sender, clientId) pairs."""
-    pairs = {(send.sender_id, send.request.client_id) for send in batch}
-    found = await session.scalars(
-        select(Message).where(tuple_(Message.sender_id, Message.client_id).in_(pairs))
-    )
+    pairs = list({(send.sender_id, send.request.client_id) for send in batch})
+    found = await session.scalars(_ORIGINALS, {"pairs": pairs})
     return {(message.sender_id, message.client_id): message for message in found}
 
 
@@ -414,28 +443,23 @@ async def _next_seqs(
     session: AsyncSession, fresh: Sequence[_Send], now: Any
 ) -> dict[tuple[uuid.UUID, str], int]:
     """The seq of each new message, by (sender, clientId): consecutive per conversation, in
-    batch order. The conversations' rows stay locked until commit (PostgreSQL), taken in id
-    order so that the writers of several processes wait for each other, never deadlock."""
-    ids = sorted({send.conversation_id for send in fresh})
-    rows = await session.execute(
-        select(Conversation.id, Conversation.last_seq)
-        .where(Conversation.id.in_(ids))
-        .order_by(Conversation.id)
-        .with_for_update()
-    )
+    batch order."""
+    ids = list({send.conversation_id for send in fresh})
+    rows = await session.execute(_LAST_SEQS, {"ids": ids})
     last: dict[uuid.UUID, int] = {conversation_id: seq for conversation_id, seq in rows}
     seqs = {}
     for send in fresh:
         last[send.conversation_id] += 1
         seqs[(send.sender_id, send.request.client_id)] = last[send.conversation_id]
     await session.execute(
-        update(Conversation),
-        [{"id": cid, "last_seq": seq, "last_activity_at": now} for cid, seq in last.items()],
+        _SET_LAST_SEQ,
+        [{"conversation": cid, "new_last_seq": seq, "now": now} for cid, seq in last.items()],
     )
     return seqs
 
 
 def _message_row(send: _Send, seq: int, now: Any) -> dict[str, Any]:
+    """A new message as a row of the messages table (its columns' names)."""
     return {
         "id": uuid.uuid4(),
         "conversation_id": send.conversation_id,
@@ -444,11 +468,27 @@ def _message_row(send: _Send, seq: int, now: Any) -> dict[str, Any]:
         "client_id": send.request.client_id,
         "type": send.message_type,
         "content": send.request.content,
-        "meta": send.metadata,
+        "metadata": send.metadata,
         "created_at": now,
         "edited_at": None,
         "deleted_at": None,
     }
+
+
+def _view_of_row(row: dict[str, Any]) -> MessageView:
+    return MessageView(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        seq=row["seq"],
+        sender_id=row["sender_id"],
+        client_id=row["client_id"],
+        type=row["type"],
+        content=row["content"],
+        metadata=row["metadata"],
+        created_at=row["created_at"],
+        edited_at=None,
+        deleted_at=None,
+    )
 
 
 async def _find_by_client_id(
