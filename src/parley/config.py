@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     drain_timeout_seconds: float = 12.0
     # The web client's build (index.html and assets/); unset: web/dist of this checkout.
     web_dir: Path | None = None
-    # PostgreSQL connection pool (SQLite needs none of these).
+    # The connection pool. SQLite keeps pool_size + max_overflow connections open and uses
+    # only those; the timeouts and recycling are PostgreSQL's.
     database_pool_size: int = 10
     database_max_overflow: int = 10
     database_pool_timeout_seconds: float = 10.0  # wait for a free connection, then fail

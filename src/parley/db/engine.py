@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 from parley.config import Settings
 from parley.errors import Unavailable
@@ -21,6 +23,8 @@ logger = logging.getLogger(__name__)
 # How long a SQLite connection waits for a lock held by another process (a `parley migrate`
 # running beside the server) before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 5000
+
+T = TypeVar("T")
 
 
 class Database:
@@ -47,6 +51,16 @@ class Database:
             _count_statements(self.engine.sync_engine, on_statement)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        # SQLite: `write_at_once` runs on this thread, with a connection of its own.
+        self._sync_engine: Engine | None = None
+        self._sync_thread: ThreadPoolExecutor | None = None
+        if self.is_sqlite:
+            sync_url = "sqlite://" + url.split("://", 1)[1]
+            self._sync_engine = create_engine(sync_url, pool_size=1, max_overflow=0)
+            event.listen(self._sync_engine, "connect", _configure_sqlite)
+            if on_statement is not None:
+                _count_statements(self._sync_engine, on_statement)
+            self._sync_thread = ThreadPoolExecutor(1, thread_name_prefix="parley-sqlite-writer")
 
     @classmethod
     def from_settings(
@@ -57,7 +71,10 @@ class Database:
     ) -> Database:
         url = settings.resolved_database_url
         if settings.is_sqlite:
-            return cls(url, on_error, on_statement)
+            # Each SQLite connection is a thread of its own, set up anew when opened: the
+            # pool keeps every connection it opens rather than closing those past its size.
+            keep = settings.database_pool_size + settings.database_max_overflow
+            return cls(url, on_error, on_statement, pool_size=keep, max_overflow=0)
         return cls(
             url,
             on_error,
@@ -94,6 +111,27 @@ class Database:
         ):
             yield session
 
+    async def write_at_once(self, work: Callable[[Session], T]) -> T:
+        """Run `work`, plain synchronous code, in a write transaction committed when it
+        returns; its result is returned once committed.
+
+        For a hot path: on SQLite every statement of an async session is a hand-off to the
+        connection's thread and back, while here the whole transaction is one, on a thread
+        and connection kept for it. On PostgreSQL `work` runs in an async session.
+        """
+        if self._sync_engine is None or self._sync_thread is None:
+            async with self.transaction() as session:
+                return await session.run_sync(work)
+        engine, thread = self._sync_engine, self._sync_thread
+
+        def run() -> T:
+            with Session(engine, expire_on_commit=False) as session, session.begin():
+                return work(session)
+
+        assert self._write_lock is not None
+        async with self._write_lock, self._unavailable_on_failure():
+            return await asyncio.get_running_loop().run_in_executor(thread, run)
+
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only; it never commits."""
@@ -110,6 +148,11 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._sync_engine is not None and self._sync_thread is not None:
+            await asyncio.get_running_loop().run_in_executor(
+                self._sync_thread, self._sync_engine.dispose
+            )
+            self._sync_thread.shutdown()
 
     @asynccontextmanager
     async def _unavailable_on_failure(self) -> AsyncIterator[None]:

@@ -30,11 +30,13 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from parley.backends.interfaces import RecentMessages
 from parley.clock import Clock
@@ -218,44 +220,8 @@ class MessagesService:
                     send.fail(send.refusal)
 
     async def _store_batch(self, batch: list[_Send]) -> list[tuple[_Send, MessageView, bool]]:
-        """Stores the batch in one transaction: sends by non-participants and clientIds used
-        in another conversation get their refusal; the others are returned with their message
-        and whether it is new (not a resend), new ones in seq order per conversation."""
         now = self._clock.now()
-        async with self._database.transaction() as session:
-            members = await _participant_ids(session, batch)
-            originals = await _find_originals(session, batch)
-            answers: list[tuple[_Send, MessageView, bool]] = []
-            fresh: dict[tuple[uuid.UUID, str], _Send] = {}  # the first of each clientId
-            repeats: list[_Send] = []  # the same clientId again within the batch
-            for send in batch:
-                key = (send.sender_id, send.request.client_id)
-                if (send.conversation_id, send.sender_id) not in members:
-                    send.refusal = NotFound("conversation not found")
-                elif key in originals:
-                    answers += _resend(send, message_view(originals[key]))
-                elif key in fresh:
-                    repeats.append(send)
-                else:
-                    fresh[key] = send
-            if not fresh:
-                return answers
-            seqs = await _next_seqs(session, list(fresh.values()), now)
-            rows = [_message_row(send, seqs[key], now) for key, send in fresh.items()]
-            await session.execute(_INSERT_MESSAGES, rows)
-            read_to = {
-                members[(send.conversation_id, send.sender_id)]: seqs[key]
-                for key, send in fresh.items()
-            }
-            await session.execute(
-                _MOVE_READ_MARKERS,
-                [{"participant": pid, "read_seq": seq, "now": now} for pid, seq in read_to.items()],
-            )
-        views = {key: _view_of_row(row) for key, row in zip(fresh, rows, strict=True)}
-        answers += [(send, views[key], True) for key, send in fresh.items()]
-        for send in repeats:
-            answers += _resend(send, views[(send.sender_id, send.request.client_id)])
-        return answers
+        return await self._database.write_at_once(lambda session: _store(session, batch, now))
 
     async def _store_alone(self, send: _Send) -> list[tuple[_Send, MessageView, bool]]:
         """One send in a transaction of its own, its clientId's race with another process
@@ -412,6 +378,46 @@ class MessagesService:
         return page_size(limit, self._settings.page_size_default, self._settings.page_size_max)
 
 
+def _store(
+    session: Session, batch: list[_Send], now: datetime
+) -> list[tuple[_Send, MessageView, bool]]:
+    """Stores the batch in one transaction: sends by non-participants and clientIds used
+    in another conversation get their refusal; the others are returned with their message
+    and whether it is new (not a resend), new ones in seq order per conversation."""
+    members = _participant_ids(session, batch)
+    originals = _find_originals(session, batch)
+    answers: list[tuple[_Send, MessageView, bool]] = []
+    fresh: dict[tuple[uuid.UUID, str], _Send] = {}  # the first of each clientId
+    repeats: list[_Send] = []  # the same clientId again within the batch
+    for send in batch:
+        key = (send.sender_id, send.request.client_id)
+        if (send.conversation_id, send.sender_id) not in members:
+            send.refusal = NotFound("conversation not found")
+        elif key in originals:
+            answers += _resend(send, message_view(originals[key]))
+        elif key in fresh:
+            repeats.append(send)
+        else:
+            fresh[key] = send
+    if not fresh:
+        return answers
+    seqs = _next_seqs(session, list(fresh.values()), now)
+    rows = [_message_row(send, seqs[key], now) for key, send in fresh.items()]
+    session.execute(_INSERT_MESSAGES, rows)
+    read_to = {
+        members[(send.conversation_id, send.sender_id)]: seqs[key] for key, send in fresh.items()
+    }
+    session.execute(
+        _MOVE_READ_MARKERS,
+        [{"participant": pid, "read_seq": seq, "now": now} for pid, seq in read_to.items()],
+    )
+    views = {key: _view_of_row(row) for key, row in zip(fresh, rows, strict=True)}
+    answers += [(send, views[key], True) for key, send in fresh.items()]
+    for send in repeats:
+        answers += _resend(send, views[(send.sender_id, send.request.client_id)])
+    return answers
+
+
 def _resend(send: _Send, original: MessageView) -> list[tuple[_Send, MessageView, bool]]:
     """The same clientId again: answered with the original message, or fails as a conflict
     when that is in another conversation."""
@@ -421,44 +427,44 @@ def _resend(send: _Send, original: MessageView) -> list[tuple[_Send, MessageView
     return [(send, original, False)]
 
 
-async def _participant_ids(
-    session: AsyncSession, batch: Sequence[_Send]
+def _participant_ids(
+    session: Session, batch: Sequence[_Send]
 ) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
     """(conversation, user) -> participant id, for the senders of the batch who are members."""
     pairs = list({(send.conversation_id, send.sender_id) for send in batch})
-    rows = await session.execute(_MEMBERSHIPS, {"pairs": pairs})
+    rows = session.execute(_MEMBERSHIPS, {"pairs": pairs})
     return {(conversation_id, user_id): pid for conversation_id, user_id, pid in rows}
 
 
-async def _find_originals(
-    session: AsyncSession, batch: Sequence[_Send]
+def _find_originals(
+    session: Session, batch: Sequence[_Send]
 ) -> dict[tuple[uuid.UUID, str], Message]:
     """Messages already stored under the batch's (sender, clientId) pairs."""
     pairs = list({(send.sender_id, send.request.client_id) for send in batch})
-    found = await session.scalars(_ORIGINALS, {"pairs": pairs})
+    found = session.scalars(_ORIGINALS, {"pairs": pairs})
     return {(message.sender_id, message.client_id): message for message in found}
 
 
-async def _next_seqs(
-    session: AsyncSession, fresh: Sequence[_Send], now: Any
+def _next_seqs(
+    session: Session, fresh: Sequence[_Send], now: datetime
 ) -> dict[tuple[uuid.UUID, str], int]:
     """The seq of each new message, by (sender, clientId): consecutive per conversation, in
     batch order."""
     ids = list({send.conversation_id for send in fresh})
-    rows = await session.execute(_LAST_SEQS, {"ids": ids})
+    rows = session.execute(_LAST_SEQS, {"ids": ids})
     last: dict[uuid.UUID, int] = {conversation_id: seq for conversation_id, seq in rows}
     seqs = {}
     for send in fresh:
         last[send.conversation_id] += 1
         seqs[(send.sender_id, send.request.client_id)] = last[send.conversation_id]
-    await session.execute(
+    session.execute(
         _SET_LAST_SEQ,
         [{"conversation": cid, "new_last_seq": seq, "now": now} for cid, seq in last.items()],
     )
     return seqs
 
 
-def _message_row(send: _Send, seq: int, now: Any) -> dict[str, Any]:
+def _message_row(send: _Send, seq: int, now: datetime) -> dict[str, Any]:
     """A new message as a row of the messages table (its columns' names)."""
     return {
         "id": uuid.uuid4(),
