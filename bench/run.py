@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.support.server import free_port
+from tests.support.server import free_port, wait_healthy
 from tests.support.services import PostgresServer, RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,20 +140,6 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> N
     raise RuntimeError(f"server did not listen on {port}:\n{log.read_text(errors='replace')}")
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"parley serve exited early:\n{log.read_text(errors='replace')}")
-        try:
-            if httpx.get(f"{url}/api/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"parley serve did not become healthy:\n{log.read_text(errors='replace')}")
-
-
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
     for process in processes:
         if process.poll() is None:
@@ -219,7 +205,7 @@ def _parley(environment: dict[str, str], processes: int) -> Callable[[Path], Run
                     )
                 started.append(process)
                 url = f"http://127.0.0.1:{port}"
-                _wait_healthy(url, process, log)
+                wait_healthy(url, process, log, START_TIMEOUT_SECONDS)
                 urls.append(url)
         except BaseException:
             _stop(started)
@@ -391,7 +377,15 @@ def _profiler(pid: int, name: str) -> subprocess.Popen[bytes]:
     folder = RESULTS / "profiles"
     folder.mkdir(parents=True, exist_ok=True)
     command = [str(ROOT / ".venv" / "bin" / "py-spy"), "record", "--pid", str(pid)]
-    command += ["--rate", "250", "--gil", "--format", "raw", "--output", str(folder / f"{name}.txt")]
+    command += [
+        "--rate",
+        "250",
+        "--gil",
+        "--format",
+        "raw",
+        "--output",
+        str(folder / f"{name}.txt"),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)  # attached before the load starts
     return process

@@ -34,6 +34,31 @@ def free_port() -> int:
         return port
 
 
+def wait_healthy(
+    url: str, process: subprocess.Popen[bytes], log_path: Path, timeout: float
+) -> None:
+    """Wait until the `parley serve` at `url` answers `/api/health`.
+
+    Raises:
+        RuntimeError: it exited, or did not answer within `timeout`; the message holds its log.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"parley serve exited early:\n{_read(log_path)}")
+        try:
+            if httpx.get(f"{url}/api/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"parley serve did not become healthy:\n{_read(log_path)}")
+
+
+def _read(log_path: Path) -> str:
+    return log_path.read_text(errors="replace") if log_path.exists() else ""
+
+
 class ParleyServer:
     """One `parley serve` subprocess. `start()` waits until `/api/health` answers."""
 
@@ -64,18 +89,11 @@ class ParleyServer:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"parley serve exited early:\n{self.log_text()}")
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=1.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"parley serve did not become healthy:\n{self.log_text()}")
+        try:
+            wait_healthy(self.url, self.process, self.log_path, timeout)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
         if self.process is None or self.process.poll() is not None:
