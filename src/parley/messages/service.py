@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -70,11 +70,15 @@ MAX_BATCH = 256
 # it again costs no compiling; writes are plain executemany, without the ORM's bookkeeping.
 _conversations = Base.metadata.tables["conversations"]
 _participants = Base.metadata.tables["participants"]
+# Lookups by pairs ask IN of each column and keep the pairs asked: SQLite walks its unique
+# index for that, but scans the whole table for a row-value IN of the pairs themselves.
 _MEMBERSHIPS = select(Participant.conversation_id, Participant.user_id, Participant.id).where(
-    tuple_(Participant.conversation_id, Participant.user_id).in_(bindparam("pairs", expanding=True))
+    Participant.conversation_id.in_(bindparam("conversations", expanding=True)),
+    Participant.user_id.in_(bindparam("users", expanding=True)),
 )
 _ORIGINALS = select(Message).where(
-    tuple_(Message.sender_id, Message.client_id).in_(bindparam("pairs", expanding=True))
+    Message.sender_id.in_(bindparam("senders", expanding=True)),
+    Message.client_id.in_(bindparam("client_ids", expanding=True)),
 )
 # The rows stay locked until commit (PostgreSQL), taken in id order so that the writers of
 # several processes wait for each other and never deadlock.
@@ -431,18 +435,20 @@ def _participant_ids(
     session: Session, batch: Sequence[_Send]
 ) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
     """(conversation, user) -> participant id, for the senders of the batch who are members."""
-    pairs = list({(send.conversation_id, send.sender_id) for send in batch})
-    rows = session.execute(_MEMBERSHIPS, {"pairs": pairs})
-    return {(conversation_id, user_id): pid for conversation_id, user_id, pid in rows}
+    pairs = {(send.conversation_id, send.sender_id) for send in batch}
+    asked = {"conversations": list({c for c, _ in pairs}), "users": list({u for _, u in pairs})}
+    found = {(c, u): pid for c, u, pid in session.execute(_MEMBERSHIPS, asked)}
+    return {pair: pid for pair, pid in found.items() if pair in pairs}
 
 
 def _find_originals(
     session: Session, batch: Sequence[_Send]
 ) -> dict[tuple[uuid.UUID, str], Message]:
     """Messages already stored under the batch's (sender, clientId) pairs."""
-    pairs = list({(send.sender_id, send.request.client_id) for send in batch})
-    found = session.scalars(_ORIGINALS, {"pairs": pairs})
-    return {(message.sender_id, message.client_id): message for message in found}
+    pairs = {(send.sender_id, send.request.client_id) for send in batch}
+    asked = {"senders": list({s for s, _ in pairs}), "client_ids": list({c for _, c in pairs})}
+    found = {(m.sender_id, m.client_id): m for m in session.scalars(_ORIGINALS, asked)}
+    return {pair: message for pair, message in found.items() if pair in pairs}
 
 
 def _next_seqs(
