@@ -22,6 +22,8 @@ const QUIET_MS = 200; // after the last send: no delivery for this long means al
 const QUIET_MAX_MS = 10_000;
 const CLOCK_TICKS_PER_SECOND = 100; // Linux's USER_HZ, the unit of /proc/PID/stat times
 const PAGE_SIZE = 50;
+const ACK_TIMEOUT_MS = 30_000; // a send unanswered this long counts as an error, "no_ack"
+const SATURATED_PERCENT = 85; // a load generator this busy limits what it measures
 
 const log = (...parts) => process.stderr.write(`loadgen: ${parts.join(" ")}\n`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -46,13 +48,17 @@ function summarize(values) {
   };
 }
 
-/** CPU seconds (user + system) and resident memory of the server processes. */
+function procStat(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** CPU seconds (user + system, all threads) and resident memory of the server processes. */
 function serverUsage(pids) {
   let ticks = 0;
   let rssBytes = 0;
   for (const pid of pids) {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const fields = procStat(pid);
     ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     rssBytes += Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
@@ -60,20 +66,54 @@ function serverUsage(pids) {
   return { cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND, rssBytes };
 }
 
-/** Measures the server's and this process's CPU over a stretch of the run. */
-function cpuMeter(pids) {
-  const server = serverUsage(pids);
+/**
+ * CPU seconds of the services behind a server (PostgreSQL, Redis): each process, its
+ * children alive now (PostgreSQL's backends) and those it has reaped (cutime, cstime).
+ */
+function servicesCpuSeconds(pids) {
+  let ticks = 0;
+  const seen = new Set();
+  const add = (pid, withReaped) => {
+    if (seen.has(pid)) return;
+    seen.add(pid);
+    try {
+      const fields = procStat(pid);
+      ticks += Number(fields[11]) + Number(fields[12]);
+      if (withReaped) ticks += Number(fields[13]) + Number(fields[14]);
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
+      for (const child of children ? children.split(" ") : []) add(Number(child), false);
+    } catch {
+      // a backend that exited meanwhile is counted in its parent's reaped time
+    }
+  };
+  for (const pid of pids) add(pid, true);
+  return ticks / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * Measures the CPU of the server, of the services behind it and of this process over a
+ * stretch of the run; `stop(end)` closes the stretch at `end` (performance.now()).
+ */
+function cpuMeter(pids, servicePids = []) {
+  const server = serverUsage(pids).cpuSeconds;
+  const services = servicesCpuSeconds(servicePids);
   const own = process.cpuUsage();
   const started = performance.now();
-  return () => {
-    const seconds = (performance.now() - started) / 1000;
-    const serverCpu = serverUsage(pids).cpuSeconds - server.cpuSeconds;
+  return (end = performance.now()) => {
+    const seconds = (end - started) / 1000;
+    const serverCpu = serverUsage(pids).cpuSeconds - server;
+    // null without services (the baselines, Parley embedded): nothing to report
+    const servicesCpu = servicePids.length ? servicesCpuSeconds(servicePids) - services : null;
     const ownUsage = process.cpuUsage(own);
+    const loadgenCpuPercent = (100 * (ownUsage.user + ownUsage.system)) / 1e6 / seconds;
     return {
       seconds,
       serverCpuSeconds: serverCpu,
       serverCpuPercent: (100 * serverCpu) / seconds,
-      loadgenCpuPercent: (100 * (ownUsage.user + ownUsage.system)) / 1e6 / seconds,
+      servicesCpuSeconds: servicesCpu,
+      servicesCpuPercent: servicesCpu === null ? null : (100 * servicesCpu) / seconds,
+      loadgenCpuPercent,
+      loadgenSaturated: loadgenCpuPercent >= SATURATED_PERCENT,
     };
   };
 }
@@ -230,7 +270,8 @@ class Traffic {
     this.crowd = crowd;
     this.runId = runId;
     this.counter = 0;
-    this.sentAt = new Map(); // clientId -> [time, sender index]
+    this.sentAt = new Map(); // clientId -> [time, sender index, measured]
+    this.lastDeliveryAt = 0;
     this.latencies = [];
     this.ackLatencies = [];
     this.deliveries = 0; // every newMessage received, the sender's own included
@@ -242,20 +283,24 @@ class Traffic {
 
   received(index, message) {
     const sent = this.sentAt.get(message.clientId);
-    if (sent === undefined || !this.measuring) return;
+    if (sent === undefined || !sent[2]) return; // a warm-up message
     this.deliveries += 1;
-    if (sent[1] !== index) this.latencies.push(performance.now() - sent[0]);
+    this.lastDeliveryAt = performance.now();
+    if (sent[1] !== index) this.latencies.push(this.lastDeliveryAt - sent[0]);
   }
 
   /** Sends one message from user `sender` to `conversationId`; resolves on its ack. */
   send(sender, conversationId) {
     const clientId = `${this.runId}-${sender}-${this.counter++}`;
     const started = performance.now();
-    this.sentAt.set(clientId, [started, sender]);
+    const measured = this.measuring;
+    this.sentAt.set(clientId, [started, sender, measured]);
     const payload = { conversationId, clientId, content: `bench message ${clientId}` };
+    const socket = this.crowd.sockets.get(sender).timeout(ACK_TIMEOUT_MS);
     return new Promise((resolve) => {
-      this.crowd.sockets.get(sender).emit("sendMessage", payload, (ack) => {
-        if (this.measuring) {
+      socket.emit("sendMessage", payload, (err, answer) => {
+        const ack = err ? null : answer;
+        if (measured) {
           if (ack?.ok) {
             this.acked += 1;
             this.ackLatencies.push(performance.now() - started);
@@ -291,18 +336,20 @@ async function quiet(traffic) {
 }
 
 /** Warms the path once (first-use costs are not what is measured), then measures. */
-async function measured(traffic, pids, durationMs, drive) {
+async function measured(traffic, pids, servicePids, durationMs, drive) {
   await drive(Math.min(1000, durationMs / 4)); // warm-up, not counted
   await sleep(200);
   traffic.measuring = true;
-  const meter = cpuMeter(pids);
+  const meter = cpuMeter(pids, servicePids);
   const started = performance.now();
   await drive(durationMs);
-  const sendSeconds = (performance.now() - started) / 1000;
-  await quiet(traffic);
+  const sentUntil = performance.now();
   traffic.measuring = false;
-  const cpu = meter();
-  return { sendSeconds, ...cpu, ...traffic.figures() };
+  await quiet(traffic);
+  // The measured stretch ends with the last delivery (or send): the quiet wait after it is
+  // idle time, and would dilute the CPU figures.
+  const cpu = meter(Math.max(sentUntil, traffic.lastDeliveryAt));
+  return { sendSeconds: (sentUntil - started) / 1000, ...cpu, ...traffic.figures() };
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -326,7 +373,7 @@ async function smallRooms(crowd, traffic, spec) {
       }),
     );
   };
-  const result = await measured(traffic, spec.pids, durationSeconds * 1000, drive);
+  const result = await measured(traffic, spec.pids, spec.servicePids, durationSeconds * 1000, drive);
   result.offeredPerSecond = senders * ratePerSecond;
   return result;
 }
@@ -341,10 +388,19 @@ async function closedLoop(crowd, traffic, spec, conversations) {
       }),
     );
   };
-  const result = await measured(traffic, spec.pids, spec.params.durationSeconds * 1000, drive);
+  const result = await measured(
+    traffic,
+    spec.pids,
+    spec.servicePids,
+    spec.params.durationSeconds * 1000,
+    drive,
+  );
   result.ackedPerSecond = result.acked / result.sendSeconds;
   result.deliveriesPerSecond = result.deliveries / result.sendSeconds;
-  result.serverCpuMicrosPerDelivery = (1e6 * result.serverCpuSeconds) / Math.max(1, result.deliveries);
+  const perDelivery = (seconds) =>
+    seconds === null ? null : (1e6 * seconds) / Math.max(1, result.deliveries);
+  result.serverCpuMicrosPerDelivery = perDelivery(result.serverCpuSeconds);
+  result.servicesCpuMicrosPerDelivery = perDelivery(result.servicesCpuSeconds);
   return result;
 }
 
@@ -378,7 +434,7 @@ async function idle(crowd, spec) {
 
 async function connectStorm(crowd, spec) {
   const { users } = spec.params;
-  const meter = cpuMeter(spec.pids);
+  const meter = cpuMeter(spec.pids, spec.servicePids);
   const started = performance.now();
   const times = await Promise.all(range(users).map((index) => crowd.connect(index)));
   const allInRoomsSeconds = (performance.now() - started) / 1000;
@@ -406,7 +462,9 @@ async function history(spec) {
 }
 
 async function statementCount(url) {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  const response = await fetch(`${url}/metrics`);
+  if (!response.ok) throw new Error(`GET /metrics: ${response.status}`);
+  const text = await response.text();
   let total = 0;
   for (const line of text.split("\n")) {
     if (line.startsWith("parley_database_statements_total")) total += Number(line.split(" ").pop());
@@ -420,12 +478,13 @@ async function conversationList(spec) {
   const url = spec.urls[0];
   const times = [];
   let statements = null;
+  const counted = 10; // the first request after the warm-up ones: caches are warm
   for (let i = 0; i < spec.params.requests + 10; i++) {
-    const before = i === 0 ? await statementCount(url) : 0;
+    const before = i === counted ? await statementCount(url) : 0;
     const started = performance.now();
     const page = await api(url, "GET", "/api/conversations", undefined, userToken);
     if (i >= 10) times.push(performance.now() - started);
-    if (i === 0) statements = (await statementCount(url)) - before;
+    if (i === counted) statements = (await statementCount(url)) - before;
     if (!page.items.some((item) => item.unreadCount > 0)) throw new Error("L1: no unread counts");
   }
   return { conversations, statements, latencyMs: summarize(times) };
@@ -436,7 +495,8 @@ function range(n) {
 }
 
 /**
- * Spec: {scenario, urls, pids, params, population (file), history?, list?, runId}.
+ * Spec: {scenario, urls, pids, servicePids, params, population (file), history?, list?,
+ * runId}; servicePids are PostgreSQL's and Redis's, whose CPU is reported apart.
  * Users are connected before the clock starts, but for S3 and S4, which time connecting.
  */
 async function run(spec) {

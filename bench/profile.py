@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.profile bench/results/profiles/FILE.txt [--top 30]
 
 Prints the functions holding the most samples: inclusive (on the stack) and self (at the
-top), as shares of all samples. Idle time waiting in the event loop's selector counts too,
-so the shares of the rest add up to the CPU the server used.
+top), as shares of all samples. `bench.run --profile` samples only the thread holding the
+GIL, so the shares are of the time the server ran Python (or C it called without releasing
+the GIL); waiting in the event loop's selector or in the kernel is left out.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-FRAME = re.compile(r"^(?P<function>.*?) \\((?P<file>.*?)(?::\\d+)?\\)$")
+FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>.*?)\)$")  # "name (path:line)"
 
 
 def _frame_name(frame: str) -> str:
@@ -48,11 +49,11 @@ def summarize(path: Path, top: int) -> str:
     lines += [f"  {100 * n / total:5.1f}%  {name}" for name, n in inclusive.most_common(top)]
     lines += ["", "self:"]
     lines += [f"  {100 * n / total:5.1f}%  {name}" for name, n in own.most_common(top)]
-    return "\\n".join(lines)
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench.profile", description=__doc__.split("\\n")[0])
+    parser = argparse.ArgumentParser(prog="bench.profile", description=__doc__.split("\n")[0])
     parser.add_argument("profile", type=Path)
     parser.add_argument("--top", type=int, default=30)
     options = parser.parse_args(argv)

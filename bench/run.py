@@ -20,6 +20,7 @@ import platform
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -82,6 +83,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "L1": {"conversations": 300, "requests": 50},
 }
 SCENARIOS = ["S1", "S1max", "S2", "S3", "S4", "H1", "L1"]
+TARGETS = ["node", "python", "embedded", "production1", "production2"]
 STORAGE_SCENARIOS = {"H1", "L1"}  # Parley only: the baselines store nothing
 
 # The figures of each scenario that the table shows: (result key path, label, unit, better).
@@ -89,14 +91,16 @@ FIGURES: dict[str, list[tuple[str, str, str, str]]] = {
     "S1": [
         ("latencyMs.p50", "latency p50", "ms", "lower"),
         ("latencyMs.p99", "latency p99", "ms", "lower"),
-        ("serverCpuPercent", "server CPU", "%", "lower"),
+        ("serverCpuPercent", "server CPU", "% of a core", "lower"),
+        ("servicesCpuPercent", "PostgreSQL + Redis CPU", "% of a core", "lower"),
     ],
     "S1max": [("ackedPerSecond", "stored and acknowledged", "msg/s", "higher")],
     "S2": [
         ("deliveriesPerSecond", "deliveries", "/s", "higher"),
         ("serverCpuMicrosPerDelivery", "server CPU per delivery", "us", "lower"),
+        ("servicesCpuMicrosPerDelivery", "PostgreSQL + Redis CPU per delivery", "us", "lower"),
     ],
-    "S3": [("bytesPerConnection", "memory per connection", "KB", "lower")],
+    "S3": [("bytesPerConnection", "memory per connection", "KiB", "lower")],
     "S4": [
         ("allInRoomsSeconds", "all in their rooms", "s", "lower"),
         ("connectMs.p99", "connect p99", "ms", "lower"),
@@ -104,7 +108,7 @@ FIGURES: dict[str, list[tuple[str, str, str, str]]] = {
     "H1": [
         ("shallowMs.p50", "page at depth 1,000 p50", "ms", "lower"),
         ("deepMs.p50", "page at the deepest p50", "ms", "lower"),
-        ("deepOverShallow", "deep / shallow", "x", "lower"),
+        ("deepOverShallow", "deepest / depth 1,000 (of the medians)", "x", "lower"),
     ],
     "L1": [
         ("latencyMs.p50", "first page p50", "ms", "lower"),
@@ -140,13 +144,16 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> N
     raise RuntimeError(f"server did not listen on {port}:\n{log.read_text(errors='replace')}")
 
 
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+def _stop(
+    processes: list[subprocess.Popen[bytes]], sig: int = signal.SIGTERM, timeout: float = 20
+) -> None:
+    """Signal each process, wait for them all, and kill any still there after `timeout`."""
     for process in processes:
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(sig)
     for process in processes:
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -163,6 +170,7 @@ class Target:
     label: str
     start: Callable[[Path], Running]
     is_parley: bool
+    service_pids: list[int] = field(default_factory=list)  # PostgreSQL and Redis, if used
     database_url: str = ""  # Parley's, for adding H1's and L1's rows in bulk
     population: Path | None = None  # Parley's users and conversations, made once
     history: dict[str, Any] = field(default_factory=dict)
@@ -274,7 +282,9 @@ def populate_parley(
                 "url": running.urls[0],
                 "prefix": "bench",
                 **sizes["population"],
-                "extraUsers": ["history0", "history1", "lister"],
+                # H1's two people, L1's user and the partners of L1's groups: nobody that
+                # the socket scenarios use, so their rooms stay the baselines' rooms.
+                "extraUsers": ["history0", "history1", "lister", "partner0", "partner1"],
                 "output": str(population),
             },
             work,
@@ -307,6 +317,9 @@ def populate_parley(
             target.database_url,
             "--user-id",
             people["lister"]["id"],
+            "--partner-ids",
+            people["partner0"]["id"],
+            people["partner1"]["id"],
             "--count",
             str(conversations),
         )
@@ -338,6 +351,7 @@ def scenario_spec(
         "scenario": scenario,
         "urls": running.urls,
         "pids": running.pids,
+        "servicePids": target.service_pids,
         "params": sizes[scenario],
         "population": str(target.population),
         "runId": run_id,
@@ -362,10 +376,7 @@ def run_once(
     try:
         result = loadgen("run", scenario_spec(scenario, target, running, sizes, run_id), work)
     finally:
-        for profiler in profilers:
-            profiler.send_signal(signal.SIGINT)  # py-spy writes its profile and exits
-        for profiler in profilers:
-            profiler.wait(timeout=60)
+        _stop(profilers, signal.SIGINT, timeout=60)  # py-spy writes its profile and exits
         _stop(running.processes)
     assert result is not None
     return result
@@ -386,8 +397,12 @@ def _profiler(pid: int, name: str) -> subprocess.Popen[bytes]:
         "--output",
         str(folder / f"{name}.txt"),
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(folder / f"{name}.log", "ab")  # noqa: SIM115 - py-spy owns it from here
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
     time.sleep(0.5)  # attached before the load starts
+    if process.poll() is not None:
+        raise RuntimeError(f"py-spy could not attach to {pid}: see {folder / name}.log")
     return process
 
 
@@ -413,6 +428,9 @@ def medians(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float |
             for target, values in by_target.items():
                 cell = table.setdefault(scenario, {}).setdefault(target, {})
                 cell[key] = statistics.median(values)
+    for cell in table.get("H1", {}).values():  # the ratio of the medians shown above it
+        deep, shallow = cell.get("deepMs.p50"), cell.get("shallowMs.p50")
+        cell["deepOverShallow"] = deep / shallow if deep and shallow else None
     return table
 
 
@@ -436,7 +454,7 @@ def ratios(
 def _shown(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    if unit == "KB":
+    if unit == "KiB":
         value /= 1024
     if value >= 100:
         return f"{value:,.0f}"
@@ -447,32 +465,41 @@ def render_table(
     table: dict[str, dict[str, dict[str, float | None]]],
     ratio_table: dict[str, dict[str, dict[str, dict[str, float]]]],
     targets: list[Target],
+    saturated: set[tuple[str, str]],
 ) -> str:
-    """A Markdown table: one row a figure, one column a target; Parley's cells carry their
-    ratios to the bare python-socketio and Node socket.io servers."""
+    """A Markdown table: one row a figure (its arrow: which way is better), one column a
+    target; Parley's cells carry their ratios to the bare python-socketio and Node
+    socket.io servers, and a dagger marks figures the load generator limited."""
     header = ["scenario", "figure", *(target.label for target in targets)]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for scenario, figures in FIGURES.items():
         if scenario not in table:
             continue
-        for key, label, unit, _better in figures:
-            cells = [scenario, f"{label} ({unit})" if unit else label]
+        for key, label, unit, better in figures:
+            if not any(table[scenario].get(t.name, {}).get(key) for t in targets):
+                continue  # PostgreSQL + Redis rows without a production target
+            arrow = "↓" if better == "lower" else "↑"
+            cells = [scenario, f"{arrow} {label}" + (f" ({unit})" if unit else "")]
             for target in targets:
                 value = table[scenario].get(target.name, {}).get(key)
                 cell = _shown(value, unit)
+                if value is not None and (scenario, target.name) in saturated:
+                    cell += " †"
                 versus = ratio_table.get(scenario, {}).get(target.name, {}).get(key, {})
                 if versus:
-                    cell += (
-                        " ("
-                        + ", ".join(
-                            f"{versus[name]:.2f}x {name}"
-                            for name in ("python", "node")
-                            if name in versus
-                        )
-                        + ")"
-                    )
+                    shown = [f"{versus[b]:.2f}x {b}" for b in ("python", "node") if b in versus]
+                    cell += f" ({', '.join(shown)})"
                 cells.append(cell)
             lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(
+        "↓ lower is better, ↑ higher is better; (Nx python, Nx node): Parley / that baseline."
+    )
+    if saturated:
+        lines.append(
+            "† the load generator used over 85% of a core in some round: the server may "
+            "have had more to give."
+        )
     return "\n".join(lines)
 
 
@@ -481,7 +508,8 @@ def _version(command: list[str]) -> str:
         output = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
     except OSError:
         return "not found"
-    return (output.stdout or output.stderr).strip().splitlines()[0]
+    lines = (output.stdout or output.stderr).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def machine() -> dict[str, Any]:
@@ -501,6 +529,9 @@ def machine() -> dict[str, Any]:
 
 def versions() -> dict[str, str]:
     commit = _version(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    changed = _version(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "bench"])
+    if changed:
+        commit += " with uncommitted changes"
     node_modules = BENCH / "node_modules"
     return {
         "parley": commit,
@@ -513,16 +544,20 @@ def versions() -> dict[str, str]:
         "socket.io-client": json.loads(
             (node_modules / "socket.io-client/package.json").read_text()
         )["version"],
+        "sqlite": sqlite3.sqlite_version,
+        **{name: metadata.version(name) for name in ("uvloop", "websockets", "httptools")},
+        **{name: metadata.version(name) for name in ("asyncpg", "aiosqlite", "redis")},
         "postgresql": _version([str(Path("/usr/lib/postgresql/15/bin/postgres")), "--version"]),
         "redis": _version(["redis-server", "--version"]),
     }
 
 
 @contextmanager
-def services(work: Path, wanted: bool) -> Iterator[tuple[str | None, str | None]]:
-    """PostgreSQL (durable, as deployed) and Redis for the production targets."""
+def services(work: Path, wanted: bool) -> Iterator[tuple[str | None, str | None, list[int]]]:
+    """PostgreSQL (durable, as deployed) and Redis for the production targets: their URLs
+    and the pids whose CPU counts as theirs."""
     if not wanted:
-        yield None, None
+        yield None, None, []
         return
     postgres = PostgresServer(work / "postgres", settings=DURABLE_POSTGRES)
     redis = RedisServer(work)
@@ -530,7 +565,8 @@ def services(work: Path, wanted: bool) -> Iterator[tuple[str | None, str | None]
     try:
         redis.start()
         try:
-            yield postgres.url, redis.url
+            assert postgres.process is not None and redis.process is not None
+            yield postgres.url, redis.url, [postgres.process.pid, redis.process.pid]
         finally:
             redis.stop()
     finally:
@@ -538,7 +574,11 @@ def services(work: Path, wanted: bool) -> Iterator[tuple[str | None, str | None]
 
 
 def make_targets(
-    work: Path, database_url: str | None, redis_url: str | None, wanted: list[str]
+    work: Path,
+    database_url: str | None,
+    redis_url: str | None,
+    service_pids: list[int],
+    wanted: list[str],
 ) -> list[Target]:
     node = ["node", str(BENCH / "baselines" / "node_server.mjs")]
     python = [str(PYTHON), str(BENCH / "baselines" / "python_server.py")]
@@ -569,6 +609,7 @@ def make_targets(
                     f"Parley production x{processes}",
                     _parley(production, processes),
                     is_parley=True,
+                    service_pids=service_pids,
                     database_url=database_url,
                 )
             )
@@ -581,9 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="runs of each pair (medians)")
     parser.add_argument("--only", default=",".join(SCENARIOS), help="scenarios, comma-separated")
     parser.add_argument(
-        "--targets",
-        default="node,python,embedded,production1,production2",
-        help="node, python, embedded, production1, production2",
+        "--targets", default=",".join(TARGETS), help=f"comma-separated: {', '.join(TARGETS)}"
     )
     parser.add_argument(
         "--profile", action="store_true", help="py-spy each Parley server (bench/results/profiles)"
@@ -592,36 +631,39 @@ def main(argv: list[str] | None = None) -> int:
     sizes = FULL if options.full else QUICK
     scenarios = [name for name in options.only.split(",") if name]
     wanted = [name for name in options.targets.split(",") if name]
-    unknown = set(scenarios) - set(SCENARIOS)
-    if unknown:
-        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    for kind, names, known in (("scenarios", scenarios, SCENARIOS), ("targets", wanted, TARGETS)):
+        unknown = set(names) - set(known)
+        if unknown or not names:
+            parser.error(f"unknown or no {kind}: {', '.join(sorted(unknown))}")
+    if options.rounds < 1:
+        parser.error("--rounds must be at least 1")
     RESULTS.mkdir(exist_ok=True)
     started = datetime.now(UTC)
     run_name = started.strftime("%Y%m%dT%H%M%SZ") + ("-full" if options.full else "-quick")
+    output = RESULTS / f"{run_name}.json"
+    report: dict[str, Any] = {
+        "run": run_name,
+        "startedAt": started.isoformat(),
+        "complete": False,
+        "full": options.full,
+        "rounds": options.rounds,
+        "machine": machine(),
+        "versions": versions(),
+        "settings": {"parley": PARLEY_SETTINGS, "postgresql": DURABLE_POSTGRES},
+        "sizes": sizes,
+        "runs": [],
+    }
     work = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    runs: list[dict[str, Any]] = []
+    targets: list[Target] = []
     try:
         with services(work, any(name.startswith("production") for name in wanted)) as (
             database_url,
             redis_url,
+            service_pids,
         ):
-            targets = make_targets(work, database_url, redis_url, wanted)
-            baseline_file = baseline_population(
-                sizes["population"], work / "population-baseline.json"
-            )
-            populated: set[str] = set()
-            for target in targets:
-                if not target.is_parley:
-                    target.population = baseline_file
-                    continue
-                if target.database_url in populated:  # production x1 and x2 share a database
-                    twin = next(t for t in targets if t.database_url == target.database_url)
-                    target.population, target.history = twin.population, twin.history
-                    target.conversation_list = twin.conversation_list
-                    continue
-                print(f"populating {target.label}", file=sys.stderr)
-                populate_parley(target, sizes, scenarios, work)
-                populated.add(target.database_url)
+            targets = make_targets(work, database_url, redis_url, service_pids, wanted)
+            report["targets"] = {target.name: target.label for target in targets}
+            prepare(targets, sizes, scenarios, work)
             for round_number in range(1, options.rounds + 1):
                 for scenario in scenarios:
                     # Alternate the order each round, so no target always runs on a warm
@@ -634,49 +676,63 @@ def main(argv: list[str] | None = None) -> int:
                         print(
                             f"round {round_number}: {scenario} on {target.label}", file=sys.stderr
                         )
-                        result = run_once(
-                            scenario,
-                            target,
-                            sizes,
-                            work,
-                            run_id,
-                            options.profile and target.is_parley,
+                        profile = options.profile and target.is_parley
+                        result = run_once(scenario, target, sizes, work, run_id, profile)
+                        report["runs"].append(
+                            {"round": round_number, "scenario": scenario, "target": target.name}
+                            | {"result": result}
                         )
-                        runs.append(
-                            {
-                                "round": round_number,
-                                "scenario": scenario,
-                                "target": target.name,
-                                "result": result,
-                            }
-                        )
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    table = medians(runs)
+                        summarize(report, targets, output)  # a run that fails later keeps these
+    except BaseException:
+        summarize(report, targets, output)
+        print(f"bench: failed; servers' logs kept in {work}, figures so far in {output}")
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    report["complete"] = True
+    report["seconds"] = round((datetime.now(UTC) - started).total_seconds())
+    summarize(report, targets, output)
+    print(report["table"])
+    print(f"\nMedians of {options.rounds} rounds; every figure in {output.relative_to(ROOT)}")
+    return 0
+
+
+def prepare(
+    targets: list[Target], sizes: dict[str, dict[str, Any]], scenarios: list[str], work: Path
+) -> None:
+    """Gives every target its population: named users and rooms for the baselines,
+    registered users and conversations for each Parley database (once per database)."""
+    baseline_file = baseline_population(sizes["population"], work / "population-baseline.json")
+    populated: dict[str, Target] = {}
+    for target in targets:
+        if not target.is_parley:
+            target.population = baseline_file
+        elif target.database_url in populated:  # production x1 and x2 share a database
+            twin = populated[target.database_url]
+            target.population, target.history = twin.population, twin.history
+            target.conversation_list = twin.conversation_list
+        else:
+            print(f"populating {target.label}", file=sys.stderr)
+            populate_parley(target, sizes, scenarios, work)
+            populated[target.database_url] = target
+
+
+def summarize(report: dict[str, Any], targets: list[Target], output: Path) -> None:
+    """Medians, ratios and the table of the runs so far, written to `output`."""
+    table = medians(report["runs"])
     parley_names = [target.name for target in targets if target.is_parley]
     baseline_names = [target.name for target in targets if not target.is_parley]
     ratio_table = ratios(table, parley_names, baseline_names)
-    rendered = render_table(table, ratio_table, targets)
-    report = {
-        "run": run_name,
-        "startedAt": started.isoformat(),
-        "seconds": round((datetime.now(UTC) - started).total_seconds()),
-        "full": options.full,
-        "rounds": options.rounds,
-        "machine": machine(),
-        "versions": versions(),
-        "sizes": sizes,
-        "targets": {target.name: target.label for target in targets},
-        "medians": table,
-        "ratios": ratio_table,
-        "runs": runs,
-        "table": rendered,
-    }
-    output = RESULTS / f"{run_name}.json"
+    report["medians"] = table
+    report["ratios"] = ratio_table
+    report["table"] = render_table(table, ratio_table, targets, saturated(report["runs"]))
     output.write_text(json.dumps(report, indent=1) + "\n")
-    print(rendered)
-    print(f"\nMedians of {options.rounds} rounds; every figure in {output.relative_to(ROOT)}")
-    return 0
+
+
+def saturated(runs: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(scenario, target) pairs where the load generator ran out of CPU in some round."""
+    return {
+        (run["scenario"], run["target"]) for run in runs if run["result"].get("loadgenSaturated")
+    }
 
 
 if __name__ == "__main__":
