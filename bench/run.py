@@ -74,13 +74,13 @@ FULL: dict[str, dict[str, Any]] = {
 }
 QUICK: dict[str, dict[str, Any]] = {
     "population": {"users": 1000, "directs": 250, "groups": 5, "groupSize": 100},
-    "S1": {"conversations": 200, "senders": 80, "ratePerSecond": 5, "durationSeconds": 4},
-    "S1max": {"conversations": 200, "senders": 80, "durationSeconds": 3},
-    "S2": {"groups": 5, "durationSeconds": 3},
+    "S1": {"conversations": 200, "senders": 80, "ratePerSecond": 5, "durationSeconds": 3},
+    "S1max": {"conversations": 200, "senders": 80, "durationSeconds": 2},
+    "S2": {"groups": 5, "durationSeconds": 2},
     "S3": {"users": 1000},
     "S4": {"users": 500},
-    "H1": {"messages": 100_000, "shallowDepth": 1000, "requests": 50},
-    "L1": {"conversations": 300, "requests": 50},
+    "H1": {"messages": 50_000, "shallowDepth": 1000, "requests": 30},
+    "L1": {"conversations": 300, "requests": 30},
 }
 SCENARIOS = ["S1", "S1max", "S2", "S3", "S4", "H1", "L1"]
 TARGETS = ["node", "python", "embedded", "production1", "production2"]
