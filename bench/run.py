@@ -529,7 +529,9 @@ def machine() -> dict[str, Any]:
 
 def versions() -> dict[str, str]:
     commit = _version(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
-    changed = _version(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "bench"])
+    changed = _version(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "bench", ":!bench/results"]
+    )
     if changed:
         commit += " with uncommitted changes"
     node_modules = BENCH / "node_modules"
