@@ -29,8 +29,8 @@ test: install interop-deps test-services web
 	cd web && npm run e2e
 
 # The benchmark (bench/README.md): every scenario against Parley and both baselines, three
-# rounds each. `make bench` at reduced sizes (a few minutes), `make bench-full` at the full
-# ones (most of an hour: run it in the background).
+# rounds each. `make bench` at reduced sizes (about ten minutes on 2 cores), `make bench-full`
+# at the full ones (about half an hour: run it in the background).
 bench: install bench-deps test-services
 	./.venv/bin/python -m bench.run
 

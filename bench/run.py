@@ -61,7 +61,8 @@ DURABLE_POSTGRES = {"fsync": "on", "synchronous_commit": "on", "full_page_writes
 START_TIMEOUT_SECONDS = 60.0
 SCENARIO_TIMEOUT_SECONDS = 600.0
 
-# Sizes: the issue's defaults (--full), and a reduced set that runs in a few minutes.
+# Sizes: the benchmark's own (--full, about half an hour on 2 cores), and a reduced set (about
+# ten minutes) for trying a change; targets are judged at the full sizes.
 FULL: dict[str, dict[str, Any]] = {
     "population": {"users": 5000, "directs": 1000, "groups": 10, "groupSize": 100},
     "S1": {"conversations": 500, "senders": 200, "ratePerSecond": 5, "durationSeconds": 20},
@@ -272,7 +273,7 @@ def populate_parley(
     target: Target, sizes: dict[str, dict[str, Any]], scenarios: list[str], work: Path
 ) -> None:
     """Registers the users and opens the conversations once, then adds H1's history and L1's
-    conversations straight into the database (a million sends would take the run's hour)."""
+    conversations straight into the database (a million sends would take hours)."""
     population = work / f"population-{target.name}.json"
     running = target.start(work)
     try:
@@ -413,21 +414,28 @@ def figure(result: dict[str, Any], path: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+def per_round(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """scenario -> target -> figure -> its value in each round, in round order."""
+    out: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for scenario, figures in FIGURES.items():
+        for key, *_ in figures:
+            for run in runs:
+                value = figure(run["result"], key) if run["scenario"] == scenario else None
+                if value is not None:
+                    by_target = out.setdefault(scenario, {}).setdefault(run["target"], {})
+                    by_target.setdefault(key, []).append(value)
+    return out
+
+
 def medians(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float | None]]]:
     """scenario -> target -> figure -> the median over the rounds."""
     table: dict[str, dict[str, dict[str, float | None]]] = {}
-    for scenario, figures in FIGURES.items():
-        for key, *_ in figures:
-            by_target: dict[str, list[float]] = {}
-            for run in runs:
-                if run["scenario"] != scenario:
-                    continue
-                value = figure(run["result"], key)
-                if value is not None:
-                    by_target.setdefault(run["target"], []).append(value)
-            for target, values in by_target.items():
-                cell = table.setdefault(scenario, {}).setdefault(target, {})
-                cell[key] = statistics.median(values)
+    for scenario, by_target_key in per_round(runs).items():
+        for target, by_key in by_target_key.items():
+            for key, values in by_key.items():
+                table.setdefault(scenario, {}).setdefault(target, {})[key] = statistics.median(
+                    values
+                )
     for cell in table.get("H1", {}).values():  # the ratio of the medians shown above it
         deep, shallow = cell.get("deepMs.p50"), cell.get("shallowMs.p50")
         cell["deepOverShallow"] = deep / shallow if deep and shallow else None
@@ -686,6 +694,7 @@ def main(argv: list[str] | None = None) -> int:
                         )
                         summarize(report, targets, output)  # a run that fails later keeps these
     except BaseException:
+        report["logs"] = str(work)
         summarize(report, targets, output)
         print(f"bench: failed; servers' logs kept in {work}, figures so far in {output}")
         raise
@@ -725,6 +734,7 @@ def summarize(report: dict[str, Any], targets: list[Target], output: Path) -> No
     baseline_names = [target.name for target in targets if not target.is_parley]
     ratio_table = ratios(table, parley_names, baseline_names)
     report["medians"] = table
+    report["perRound"] = per_round(report["runs"])
     report["ratios"] = ratio_table
     report["table"] = render_table(table, ratio_table, targets, saturated(report["runs"]))
     output.write_text(json.dumps(report, indent=1) + "\n")
