@@ -32,6 +32,7 @@ BURST_MESSAGES = 150
 KILL_AFTER_ACKS = 50
 ORDERED_SENDS_EACH = 12  # per sender, one after another
 ORDERED_SENDERS_PER_PROCESS = 5  # at once
+CLIENT_ID_RACES = 15
 
 
 @pytest.fixture
@@ -185,6 +186,53 @@ async def test_each_socket_gets_a_conversation_s_messages_in_seq_order(
     finally:
         for chat in chats:
             await chat.disconnect()
+
+
+async def test_one_client_id_sent_through_every_process_at_once_makes_one_message(
+    cluster: list[str],
+) -> None:
+    # The same send through every process at the same moment: the processes' writers race
+    # to commit it, the losers' batches fail on the unique clientId and are answered with
+    # the winner's message; and the same clientId sent to another conversation meanwhile
+    # is a conflict, whichever process it went through.
+    alice = await register(cluster[0], "alice")
+    bob = await register(cluster[0], "bob")
+    carol = await register(cluster[0], "carol")
+    direct = await start_group(cluster[0], alice, [bob])
+    other = await start_group(cluster[0], alice, [carol])
+    clients = [api_client(url, alice.access_token) for url in cluster]
+    try:
+        for attempt in range(CLIENT_ID_RACES):
+            client_id = f"race-{attempt}"
+
+            async def post(index: int, conversation: dict[str, Any], client_id: str) -> Any:
+                return await clients[index % len(clients)].post(
+                    f"/api/conversations/{conversation['id']}/messages",
+                    json={"clientId": client_id, "content": "racing"},
+                )
+
+            answers = await asyncio.gather(
+                *(post(i, direct, client_id) for i in range(len(clients))),
+                post(attempt, other, client_id),
+            )
+            into_direct, into_other = answers[:-1], answers[-1]
+            ids = {answer.json()["id"] for answer in into_direct if answer.status_code < 300}
+            statuses = sorted(answer.status_code for answer in into_direct)
+            if into_other.status_code == 409:  # the direct conversation's send came first
+                assert statuses == [200] * (len(clients) - 1) + [201], statuses
+                assert len(ids) == 1
+            else:  # the other conversation's came first: every send to this one conflicts
+                assert into_other.status_code == 201, into_other.text
+                assert statuses == [409] * len(clients), statuses
+        pages = [
+            (await clients[0].get(f"/api/conversations/{c['id']}/messages?limit=100")).json()
+            for c in (direct, other)
+        ]
+        stored = [m["clientId"] for page in pages for m in page["items"]]
+        assert sorted(stored) == sorted(f"race-{n}" for n in range(CLIENT_ID_RACES))
+    finally:
+        for client in clients:
+            await client.aclose()
 
 
 async def test_presence_crosses_processes_once(cluster: list[str]) -> None:

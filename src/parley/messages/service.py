@@ -205,9 +205,9 @@ class MessagesService:
                 try:
                     answers = await self._store_batch(batch)
                 except IntegrityError:
-                    # A clientId committed by another process meanwhile: one send at a
-                    # time finds out which, and is answered as a resend.
-                    answers = [answer for send in batch for answer in await self._store_alone(send)]
+                    # A clientId committed by another process meanwhile. Alone, each send
+                    # sees that commit, and the one it raced is answered as a resend.
+                    answers = [a for send in batch for a in await self._store_batch([send])]
                 await self._emit_and_remember([(send, view) for send, view, new in answers if new])
             except Exception as error:
                 for send in batch:
@@ -226,18 +226,6 @@ class MessagesService:
     async def _store_batch(self, batch: list[_Send]) -> list[tuple[_Send, MessageView, bool]]:
         now = self._clock.now()
         return await self._database.write_at_once(lambda session: _store(session, batch, now))
-
-    async def _store_alone(self, send: _Send) -> list[tuple[_Send, MessageView, bool]]:
-        """One send in a transaction of its own, its clientId's race with another process
-        answered as a resend."""
-        try:
-            return await self._store_batch([send])
-        except IntegrityError:
-            async with self._database.reading() as session:
-                original = await _find_by_client_id(session, send.sender_id, send.request.client_id)
-            if original is None:
-                raise
-            return _resend(send, message_view(original))
 
     async def _emit_and_remember(self, stored: list[tuple[_Send, MessageView]]) -> None:
         """Emit each new message, in seq order per conversation, and keep copies."""
@@ -500,14 +488,6 @@ def _view_of_row(row: dict[str, Any]) -> MessageView:
         created_at=row["created_at"],
         edited_at=None,
         deleted_at=None,
-    )
-
-
-async def _find_by_client_id(
-    session: AsyncSession, sender_id: uuid.UUID, client_id: str
-) -> Message | None:
-    return await session.scalar(
-        select(Message).where(Message.sender_id == sender_id, Message.client_id == client_id)
     )
 
 
