@@ -221,11 +221,14 @@ class Crowd {
       }
     }
     this.sockets = new Map(); // user index -> socket
+    this.senders = null; // S2x: the user indexes that connect to the first process
     this.onMessage = () => {};
   }
 
   url(userIndex) {
     const urls = this.spec.urls;
+    // S2x: senders on the first process, everyone else on the second.
+    if (this.senders) return urls[this.senders.has(userIndex) ? 0 : 1];
     return urls[userIndex % urls.length];
   }
 
@@ -509,8 +512,9 @@ async function run(spec) {
     if (spec.scenario === "S4") return await connectStorm(crowd, spec);
     const traffic = new Traffic(crowd, spec.runId);
     const { directs, groups } = population;
-    if (spec.scenario === "S2") {
+    if (spec.scenario === "S2" || spec.scenario === "S2x") {
       const chosen = groups.slice(0, spec.params.groups);
+      if (spec.scenario === "S2x") crowd.senders = new Set(chosen.map((group) => group.members[0]));
       await crowd.connectAll(chosen.flatMap((group) => group.members), CONNECT_CONCURRENCY);
       return await closedLoop(crowd, traffic, spec, chosen);
     }

@@ -68,6 +68,7 @@ FULL: dict[str, dict[str, Any]] = {
     "S1": {"conversations": 500, "senders": 200, "ratePerSecond": 5, "durationSeconds": 20},
     "S1max": {"conversations": 500, "senders": 200, "durationSeconds": 10},
     "S2": {"groups": 10, "durationSeconds": 10},
+    "S2x": {"groups": 10, "durationSeconds": 10},
     "S3": {"users": 5000},
     "S4": {"users": 2000},
     "H1": {"messages": 1_000_000, "shallowDepth": 1000, "requests": 200},
@@ -78,14 +79,18 @@ QUICK: dict[str, dict[str, Any]] = {
     "S1": {"conversations": 200, "senders": 80, "ratePerSecond": 5, "durationSeconds": 3},
     "S1max": {"conversations": 200, "senders": 80, "durationSeconds": 2},
     "S2": {"groups": 5, "durationSeconds": 2},
+    "S2x": {"groups": 5, "durationSeconds": 2},
     "S3": {"users": 1000},
     "S4": {"users": 500},
     "H1": {"messages": 50_000, "shallowDepth": 1000, "requests": 30},
     "L1": {"conversations": 300, "requests": 30},
 }
-SCENARIOS = ["S1", "S1max", "S2", "S3", "S4", "H1", "L1"]
+SCENARIOS = ["S1", "S1max", "S2", "S2x", "S3", "S4", "H1", "L1"]
 TARGETS = ["node", "python", "embedded", "production1", "production2"]
 STORAGE_SCENARIOS = {"H1", "L1"}  # Parley only: the baselines store nothing
+# S2 with every sender on the first process and every receiver on the second: each
+# delivery crosses Redis. Only for targets of several processes.
+CROSS_PROCESS_SCENARIOS = {"S2x"}
 
 # The figures of each scenario that the table shows: (result key path, label, unit, better).
 FIGURES: dict[str, list[tuple[str, str, str, str]]] = {
@@ -99,6 +104,11 @@ FIGURES: dict[str, list[tuple[str, str, str, str]]] = {
     "S2": [
         ("deliveriesPerSecond", "deliveries", "/s", "higher"),
         ("serverCpuMicrosPerDelivery", "server CPU per delivery", "us", "lower"),
+        ("servicesCpuMicrosPerDelivery", "PostgreSQL + Redis CPU per delivery", "us", "lower"),
+    ],
+    "S2x": [
+        ("deliveriesPerSecond", "deliveries, across processes", "/s", "higher"),
+        ("serverCpuMicrosPerDelivery", "server CPU per delivery, across processes", "us", "lower"),
         ("servicesCpuMicrosPerDelivery", "PostgreSQL + Redis CPU per delivery", "us", "lower"),
     ],
     "S3": [("bytesPerConnection", "memory per connection", "KiB", "lower")],
@@ -171,6 +181,7 @@ class Target:
     label: str
     start: Callable[[Path], Running]
     is_parley: bool
+    processes: int = 1
     service_pids: list[int] = field(default_factory=list)  # PostgreSQL and Redis, if used
     database_url: str = ""  # Parley's, for adding H1's and L1's rows in bulk
     population: Path | None = None  # Parley's users and conversations, made once
@@ -619,6 +630,7 @@ def make_targets(
                     f"Parley production x{processes}",
                     _parley(production, processes),
                     is_parley=True,
+                    processes=processes,
                     service_pids=service_pids,
                     database_url=database_url,
                 )
@@ -681,6 +693,8 @@ def main(argv: list[str] | None = None) -> int:
                     order = targets if round_number % 2 else list(reversed(targets))
                     for target in order:
                         if scenario in STORAGE_SCENARIOS and not target.is_parley:
+                            continue
+                        if scenario in CROSS_PROCESS_SCENARIOS and target.processes < 2:
                             continue
                         run_id = f"r{round_number}-{scenario}-{target.name}"
                         print(

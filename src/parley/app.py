@@ -190,6 +190,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> ParleyApp:
             },
         )
         services.presence.start()
+        services.realtime.start()
         metrics_listener = None
         if settings.metrics_port is not None:
             metrics_listener, _ = start_http_server(

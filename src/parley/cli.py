@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -175,10 +176,10 @@ def serve_forever(settings: Settings, host: str, port: int) -> int:
         port=port,
         loop="uvloop",
         http="httptools",
-        ws="websockets-sansio",
-        # Chat events are small: compressing each costs more CPU than it saves bytes, and a
-        # compressor per connection costs memory (socket.io's own servers leave it off too).
-        ws_per_message_deflate=False,
+        # WebSocket upgrades go to Parley's own engine, beneath ASGI (realtime/websocket.py).
+        # Its frames are not compressed: chat events are small, compressing each costs
+        # more CPU than it saves bytes, and a compressor per connection costs memory.
+        ws=cast(Any, app.services.realtime.websocket_protocol),
         log_config=None,
         access_log=False,
         lifespan="on",
