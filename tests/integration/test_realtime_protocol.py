@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.integration.helpers import error_of, new_client_id, ok, start_direct
 from tests.support import wire
@@ -417,7 +417,10 @@ async def test_malformed_socket_packet_over_polling_closes_the_session_without_a
 async def test_websocket_client_answering_pings_keeps_its_connection(
     quick_heartbeat_server: ParleyServer, wires: Wires
 ) -> None:
+    alice = await register(quick_heartbeat_server.url, "alice")
     engine, _ = await wires.engine(quick_heartbeat_server.url)
+    await engine.send(wire.connect_packet(alice.access_token))
+    await engine.expect(lambda p: p.startswith(f"{MESSAGE}0"))
     started = time.monotonic()
 
     for _ in range(5):  # 5 intervals: well past interval + timeout
@@ -426,6 +429,18 @@ async def test_websocket_client_answering_pings_keeps_its_connection(
 
     assert time.monotonic() - started >= 4 * QUICK_HEARTBEAT_SECONDS
     assert await engine.receive(timeout=3) == PING  # still open, still pinged
+
+
+async def test_connection_that_joins_no_namespace_is_closed_after_a_heartbeat(
+    quick_heartbeat_server: ParleyServer, wires: Wires
+) -> None:
+    """Answering pings is not enough: a connection with no socket after pingInterval +
+    pingTimeout (Socket.IO's 45 s by default) proves no user, and goes."""
+    engine, _ = await wires.engine(quick_heartbeat_server.url)
+
+    # `expect` answers every ping while it waits for a packet that never comes.
+    with pytest.raises(ConnectionClosed):
+        await engine.expect(lambda _: False, timeout=3)
 
 
 async def test_websocket_client_not_answering_pings_is_closed(
@@ -442,7 +457,10 @@ async def test_polling_client_answering_pings_keeps_its_session(
     quick_heartbeat_server: ParleyServer, http: httpx.AsyncClient
 ) -> None:
     url = quick_heartbeat_server.url
+    alice = await register(url, "alice")
     sid = (await wire.handshake_polling(http, url))["sid"]
+    await wire.push(http, url, sid, wire.connect_packet(alice.access_token))
+    assert (await wire.poll(http, url, sid)).text.startswith(f"{MESSAGE}0{NAMESPACE},")
 
     for _ in range(5):
         async with asyncio.timeout(3):

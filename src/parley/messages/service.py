@@ -28,12 +28,12 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -42,7 +42,6 @@ from parley.backends.interfaces import RecentMessages
 from parley.clock import Clock
 from parley.config import Settings
 from parley.conversations.membership import require_conversation, require_participant
-from parley.conversations.models import Conversation, Participant
 from parley.db.base import Base
 from parley.db.engine import Database
 from parley.errors import Conflict, Forbidden, NotFound, Unavailable, ValidationFailed
@@ -70,22 +69,27 @@ MAX_BATCH = 256
 # it again costs no compiling; writes are plain executemany, without the ORM's bookkeeping.
 _conversations = Base.metadata.tables["conversations"]
 _participants = Base.metadata.tables["participants"]
+_messages = Base.metadata.tables["messages"]
 # Lookups by pairs ask IN of each column and keep the pairs asked: SQLite walks its unique
 # index for that, but scans the whole table for a row-value IN of the pairs themselves.
-_MEMBERSHIPS = select(Participant.conversation_id, Participant.user_id, Participant.id).where(
-    Participant.conversation_id.in_(bindparam("conversations", expanding=True)),
-    Participant.user_id.in_(bindparam("users", expanding=True)),
+# The writer's statements are Core, on tables rather than mapped classes: they run on the
+# session's connection, without the ORM's per-statement and per-row work.
+_MEMBERSHIPS = select(
+    _participants.c.conversation_id, _participants.c.user_id, _participants.c.id
+).where(
+    _participants.c.conversation_id.in_(bindparam("conversations", expanding=True)),
+    _participants.c.user_id.in_(bindparam("users", expanding=True)),
 )
-_ORIGINALS = select(Message).where(
-    Message.sender_id.in_(bindparam("senders", expanding=True)),
-    Message.client_id.in_(bindparam("client_ids", expanding=True)),
+_ORIGINALS = select(_messages).where(
+    _messages.c.sender_id.in_(bindparam("senders", expanding=True)),
+    _messages.c.client_id.in_(bindparam("client_ids", expanding=True)),
 )
 # The rows stay locked until commit (PostgreSQL), taken in id order so that the writers of
 # several processes wait for each other and never deadlock.
 _LAST_SEQS = (
-    select(Conversation.id, Conversation.last_seq)
-    .where(Conversation.id.in_(bindparam("ids", expanding=True)))
-    .order_by(Conversation.id)
+    select(_conversations.c.id, _conversations.c.last_seq)
+    .where(_conversations.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_conversations.c.id)
     .with_for_update()
 )
 _SET_LAST_SEQ = (
@@ -96,7 +100,7 @@ _SET_LAST_SEQ = (
         last_activity_at=bindparam("now", type_=_conversations.c.last_activity_at.type),
     )
 )
-_INSERT_MESSAGES = insert(Base.metadata.tables["messages"])
+_INSERT_MESSAGES = insert(_messages)
 _MOVE_READ_MARKERS = (
     update(_participants)
     .where(_participants.c.id == bindparam("participant"))
@@ -376,8 +380,9 @@ def _store(
     """Stores the batch in one transaction: sends by non-participants and clientIds used
     in another conversation get their refusal; the others are returned with their message
     and whether it is new (not a resend), new ones in seq order per conversation."""
-    members = _participant_ids(session, batch)
-    originals = _find_originals(session, batch)
+    connection = session.connection()
+    members = _participant_ids(connection, batch)
+    originals = _find_originals(connection, batch)
     answers: list[tuple[_Send, MessageView, bool]] = []
     fresh: dict[tuple[uuid.UUID, str], _Send] = {}  # the first of each clientId
     repeats: list[_Send] = []  # the same clientId again within the batch
@@ -386,20 +391,20 @@ def _store(
         if (send.conversation_id, send.sender_id) not in members:
             send.refusal = NotFound("conversation not found")
         elif key in originals:
-            answers += _resend(send, message_view(originals[key]))
+            answers += _resend(send, _view_of_row(originals[key]))
         elif key in fresh:
             repeats.append(send)
         else:
             fresh[key] = send
     if not fresh:
         return answers
-    seqs = _next_seqs(session, list(fresh.values()), now)
+    seqs = _next_seqs(connection, list(fresh.values()), now)
     rows = [_message_row(send, seqs[key], now) for key, send in fresh.items()]
-    session.execute(_INSERT_MESSAGES, rows)
+    connection.execute(_INSERT_MESSAGES, rows)
     read_to = {
         members[(send.conversation_id, send.sender_id)]: seqs[key] for key, send in fresh.items()
     }
-    session.execute(
+    connection.execute(
         _MOVE_READ_MARKERS,
         [{"participant": pid, "read_seq": seq, "now": now} for pid, seq in read_to.items()],
     )
@@ -420,38 +425,39 @@ def _resend(send: _Send, original: MessageView) -> list[tuple[_Send, MessageView
 
 
 def _participant_ids(
-    session: Session, batch: Sequence[_Send]
+    connection: Connection, batch: Sequence[_Send]
 ) -> dict[tuple[uuid.UUID, uuid.UUID], int]:
     """(conversation, user) -> participant id, for the senders of the batch who are members."""
     pairs = {(send.conversation_id, send.sender_id) for send in batch}
     asked = {"conversations": list({c for c, _ in pairs}), "users": list({u for _, u in pairs})}
-    found = {(c, u): pid for c, u, pid in session.execute(_MEMBERSHIPS, asked)}
+    found = {(c, u): pid for c, u, pid in connection.execute(_MEMBERSHIPS, asked)}
     return {pair: pid for pair, pid in found.items() if pair in pairs}
 
 
 def _find_originals(
-    session: Session, batch: Sequence[_Send]
-) -> dict[tuple[uuid.UUID, str], Message]:
+    connection: Connection, batch: Sequence[_Send]
+) -> dict[tuple[uuid.UUID, str], RowMapping]:
     """Messages already stored under the batch's (sender, clientId) pairs."""
     pairs = {(send.sender_id, send.request.client_id) for send in batch}
     asked = {"senders": list({s for s, _ in pairs}), "client_ids": list({c for _, c in pairs})}
-    found = {(m.sender_id, m.client_id): m for m in session.scalars(_ORIGINALS, asked)}
+    rows = connection.execute(_ORIGINALS, asked).mappings()
+    found = {(row["sender_id"], row["client_id"]): row for row in rows}
     return {pair: message for pair, message in found.items() if pair in pairs}
 
 
 def _next_seqs(
-    session: Session, fresh: Sequence[_Send], now: datetime
+    connection: Connection, fresh: Sequence[_Send], now: datetime
 ) -> dict[tuple[uuid.UUID, str], int]:
     """The seq of each new message, by (sender, clientId): consecutive per conversation, in
     batch order."""
     ids = list({send.conversation_id for send in fresh})
-    rows = session.execute(_LAST_SEQS, {"ids": ids})
+    rows = connection.execute(_LAST_SEQS, {"ids": ids})
     last: dict[uuid.UUID, int] = {conversation_id: seq for conversation_id, seq in rows}
     seqs = {}
     for send in fresh:
         last[send.conversation_id] += 1
         seqs[(send.sender_id, send.request.client_id)] = last[send.conversation_id]
-    session.execute(
+    connection.execute(
         _SET_LAST_SEQ,
         [{"conversation": cid, "new_last_seq": seq, "now": now} for cid, seq in last.items()],
     )
@@ -475,7 +481,7 @@ def _message_row(send: _Send, seq: int, now: datetime) -> dict[str, Any]:
     }
 
 
-def _view_of_row(row: dict[str, Any]) -> MessageView:
+def _view_of_row(row: Mapping[Any, Any]) -> MessageView:
     return MessageView(
         id=row["id"],
         conversation_id=row["conversation_id"],
@@ -486,8 +492,8 @@ def _view_of_row(row: dict[str, Any]) -> MessageView:
         content=row["content"],
         metadata=row["metadata"],
         created_at=row["created_at"],
-        edited_at=None,
-        deleted_at=None,
+        edited_at=row["edited_at"],
+        deleted_at=row["deleted_at"],
     )
 
 

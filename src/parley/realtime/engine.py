@@ -44,7 +44,11 @@ class Refused(Exception):
 class WebSocketWriter(Protocol):
     """What a session needs of a WebSocket connection (see `websocket.py`)."""
 
-    def write(self, frames: bytes) -> None: ...
+    @property
+    def write_frames(self) -> Callable[[bytes], None]:
+        """The transport's own write, for the fan-out: valid until the session hears
+        `transport_lost` from this connection."""
+        ...
 
     def send_packet(self, packet: str | bytes) -> None: ...
 
@@ -155,12 +159,18 @@ class Namespace:
                 union.update(self.rooms.get(room, ()))
             members = union
         skipped = set(skip)
+        frames = out.frames
         count = 0
         # Nothing here changes a room: a recipient found too slow is dropped a step later.
         for socket in members:
             if socket in skipped:
                 continue
-            socket.session.deliver(out)
+            session = socket.session
+            write = session.write
+            if write is not None:  # a WebSocket: the same bytes to every recipient
+                write(frames)
+            else:
+                session.deliver(out)
             count += 1
         return count
 
@@ -235,18 +245,23 @@ class Session:
         "_partial",
         "_poll",
         "_timer",
+        "_unconnected",
         "closed",
         "engine",
         "probe",
         "sid",
         "sockets",
+        "write",
         "ws",
     )
 
     def __init__(self, engine: Engine, ws: WebSocketWriter | None = None) -> None:
         self.engine = engine
         self.sid = new_sid()
-        self.ws = ws
+        self.ws: WebSocketWriter | None = None
+        self.write: Callable[[bytes], None] | None = None  # while on a WebSocket
+        if ws is not None:
+            self._use(ws)
         self.sockets: dict[str, Socket] = {}
         self.closed = False
         # A WebSocket that has answered the upgrade probe and waits for the upgrade packet.
@@ -258,14 +273,18 @@ class Session:
         self._timer: asyncio.TimerHandle | None = None
         engine.sessions[self.sid] = self
         self._schedule_ping()
+        # A session that joins no namespace in a heartbeat's time (45 s by default, as
+        # Socket.IO's servers wait) is closed: it costs memory and proves no user.
+        self._unconnected: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
+            engine.ping_interval + engine.ping_timeout, self._close_unconnected
+        )
 
     # Sending
 
     def deliver(self, out: Outgoing) -> None:
         """Hand one prepared event to this session's transport (the fan-out's step)."""
-        ws = self.ws
-        if ws is not None:
-            ws.write(out.frames)
+        if self.write is not None:
+            self.write(out.frames)
         elif not self.closed:
             for packet in out.packets:
                 self._queue(packet)
@@ -363,7 +382,7 @@ class Session:
         self.probe = None
         self._release_poll(packets.NOOP)
         pending = self._take_buffer()
-        self.ws = ws
+        self._use(ws)
         for packet in pending:
             ws.send_packet(packet)
 
@@ -377,6 +396,11 @@ class Session:
         self.send(packets.PING)
         loop = asyncio.get_running_loop()
         self._timer = loop.call_later(self.engine.ping_timeout, self.close, "ping timeout")
+
+    def _close_unconnected(self) -> None:
+        self._unconnected = None
+        if not self.sockets:
+            self.close("connect timeout")
 
     def _pong(self) -> None:
         if self._timer is not None:
@@ -461,6 +485,9 @@ class Session:
             return
         self.sockets[namespace.name] = socket
         namespace._add(socket)
+        if self._unconnected is not None:
+            self._unconnected.cancel()
+            self._unconnected = None
         self.send_socketio(packets.CONNECT, namespace.name, {"sid": socket.sid})
 
     async def _handle_event(self, socket: Socket, packet: Packet) -> None:
@@ -492,12 +519,13 @@ class Session:
         if self.closed:
             return
         self.closed = True
-        if self._timer is not None:
-            self._timer.cancel()
+        for timer in (self._timer, self._unconnected):
+            if timer is not None:
+                timer.cancel()
         self.engine.sessions.pop(self.sid, None)
         for socket in list(self.sockets.values()):
             self._drop_socket(socket, reason)
-        ws, self.ws = self.ws, None
+        ws, self.ws, self.write = self.ws, None, None
         if ws is not None:
             ws.close(1000)
         if self.probe is not None:
@@ -510,8 +538,12 @@ class Session:
         if ws is self.probe:
             self.probe = None
         elif ws is self.ws:
-            self.ws = None
+            self.ws = self.write = None
             self.close("transport close")
+
+    def _use(self, ws: WebSocketWriter) -> None:
+        self.ws = ws
+        self.write = ws.write_frames
 
 
 # Past this many bytes waiting for a client, it is dropped: about 2,000 chat events, and

@@ -152,9 +152,9 @@ class WebSocketConnection(asyncio.Protocol):
 
     # What a session writes through (engine.WebSocketWriter)
 
-    def write(self, frames: bytes) -> None:
-        if not self._closing:
-            self._write(frames)
+    @property
+    def write_frames(self) -> Any:
+        return self._write
 
     def send_packet(self, packet: str | bytes) -> None:
         if not self._closing:
