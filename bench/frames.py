@@ -23,7 +23,8 @@ from websockets.server import ServerProtocol
 from wsproto.connection import Connection, ConnectionType
 
 from parley.realtime.engine import Engine, Session
-from parley.realtime.websocket import WebSocketConnection, frame
+from parley.realtime.packets import frame
+from parley.realtime.websocket import WebSocketConnection
 
 EVENT = (
     '42/chat,17["sendMessage",{"conversationId":"0b7f8e0c-53a1-4a41-9f57-2d1d6c0e8f11",'

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from parley.realtime import packets
-from parley.realtime.packets import MalformedPacket
-from parley.realtime.websocket import frame
+from parley.realtime.packets import MalformedPacket, frame
 
 
 def test_event_in_a_namespace_with_an_ack_id() -> None:

@@ -17,6 +17,7 @@ disconnect) are coroutines run in a task each; everything else is synchronous.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -72,9 +73,7 @@ class Outgoing:
     @property
     def frames(self) -> bytes:
         if self._frames is None:
-            from parley.realtime.websocket import frame  # import cycle: transport on engine
-
-            self._frames = b"".join(frame(packet) for packet in self.packets)
+            self._frames = b"".join(packets.frame(packet) for packet in self.packets)
         return self._frames
 
 
@@ -226,10 +225,13 @@ class Engine:
         for session in list(self.sessions.values()):
             session.close(reason)
 
-    async def settle(self) -> None:
-        """Wait for the handlers running now (a disconnect's, after `close_all`)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def settle(self, timeout: float) -> None:
+        """Wait for the handlers running now (a disconnect's, after `close_all`), for
+        `timeout` seconds at most."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while self._tasks:
+                    await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 class Session:

@@ -9,6 +9,9 @@ the payload of an Engine.IO message:
 where the namespace is left out for `/`, and each binary value in the JSON is replaced by a
 placeholder `{"_placeholder": true, "num": N}` whose bytes follow as binary messages.
 
+Over a WebSocket, each Engine.IO packet is one frame (RFC 6455); `frame` builds the frame a
+server sends, unmasked and whole.
+
 Everything here is pure: strings and bytes in, values out, `MalformedPacket` on anything
 the formats do not allow.
 """
@@ -205,3 +208,23 @@ def decode_polling(body: bytes) -> list[str | bytes]:
         else:
             packets.append(part)
     return packets
+
+
+# WebSocket frames, as a server writes them
+
+
+def frame(packet: str | bytes) -> bytes:
+    """One unmasked, unfragmented server frame carrying `packet`: text or binary."""
+    if isinstance(packet, str):
+        return frame_bytes(0x81, packet.encode())
+    return frame_bytes(0x82, packet)
+
+
+def frame_bytes(first: int, payload: bytes) -> bytes:
+    """A frame whose first byte (FIN and opcode) is `first`, with the shortest length form."""
+    length = len(payload)
+    if length < 126:
+        return bytes((first, length)) + payload
+    if length < 65536:
+        return bytes((first, 126)) + length.to_bytes(2, "big") + payload
+    return bytes((first, 127)) + length.to_bytes(8, "big") + payload

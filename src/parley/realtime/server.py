@@ -178,6 +178,7 @@ class RealtimeServer:
         self._idle = asyncio.Event()
         self._idle.set()
         self._draining = False
+        self._drain_timeout = settings.drain_timeout_seconds
         self._engine = Engine(
             ping_interval_seconds=settings.heartbeat_interval_seconds,
             ping_timeout_seconds=settings.heartbeat_timeout_seconds,
@@ -271,7 +272,7 @@ class RealtimeServer:
         """Close every connection, so clients reconnect elsewhere, and run the disconnect
         hooks of their sockets."""
         self._engine.close_all("server shutting down")
-        await self._engine.settle()
+        await self._engine.settle(self._drain_timeout)
 
     async def close(self) -> None:
         """Hand the events still queued for other processes to Redis, within its timeout."""

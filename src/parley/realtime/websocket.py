@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from parley.realtime import packets
 from parley.realtime.engine import WRITE_BUFFER_MAX_BYTES, Engine, Session
-from parley.realtime.packets import MalformedPacket
+from parley.realtime.packets import MalformedPacket, frame, frame_bytes
 
 try:
     from websockets.speedups import apply_mask
@@ -49,26 +49,8 @@ SERVICE_RESTART = 1012
 REQUEST_MAX_BYTES = 16 * 1024
 
 
-def frame(packet: str | bytes) -> bytes:
-    """One unmasked, unfragmented server frame carrying `packet`."""
-    if isinstance(packet, str):
-        payload, first = packet.encode(), 0x80 | _TEXT
-    else:
-        payload, first = packet, 0x80 | _BINARY
-    return _frame(first, payload)
-
-
-def _frame(first: int, payload: bytes) -> bytes:
-    length = len(payload)
-    if length < 126:
-        return bytes((first, length)) + payload
-    if length < 65536:
-        return bytes((first, 126)) + length.to_bytes(2, "big") + payload
-    return bytes((first, 127)) + length.to_bytes(8, "big") + payload
-
-
 def _close_frame(code: int) -> bytes:
-    return _frame(0x80 | _CLOSE, code.to_bytes(2, "big"))
+    return frame_bytes(0x80 | _CLOSE, code.to_bytes(2, "big"))
 
 
 class WebSocketConnection(asyncio.Protocol):
@@ -310,7 +292,7 @@ class WebSocketConnection(asyncio.Protocol):
         if not final or len(payload) > 125:
             raise _Fail(PROTOCOL_ERROR, "fragmented or long control frame")
         if opcode == _PING:
-            self._write(_frame(0x80 | _PONG, payload))
+            self._write(frame_bytes(0x80 | _PONG, payload))
         elif opcode == _CLOSE:
             code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else NORMAL
             self.close(code if 1000 <= code < 5000 and code not in (1005, 1006) else NORMAL)
