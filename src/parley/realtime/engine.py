@@ -313,10 +313,15 @@ class Session:
         if self._buffered_bytes > WRITE_BUFFER_MAX_BYTES:
             self.drop_slow()
             return
+        if self._poll is not None:
+            # Answered a step later, with every packet queued in this one.
+            asyncio.get_running_loop().call_soon(self._answer_poll)
+
+    def _answer_poll(self) -> None:
         poll = self._poll
-        if poll is not None and not poll.done():
-            poll.set_result(self._take_buffer())
+        if poll is not None and not poll.done() and self._buffer:
             self._poll = None
+            poll.set_result(self._take_buffer())
 
     def drop_slow(self) -> None:
         """Close this session soon: its client has stopped taking what it is sent.
