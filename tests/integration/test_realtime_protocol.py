@@ -383,6 +383,11 @@ MALFORMED_OVER_POLLING: dict[str, str] = {
     "broken-json": f"{MESSAGE}2{NAMESPACE}," + '1["heartbeat",{',
     "unknown-socket-packet-type": f'{MESSAGE}9{NAMESPACE},1["heartbeat",{{}}]',
     "ack-id-not-a-number": f'{MESSAGE}2{NAMESPACE},abc["heartbeat",{{}}]',
+    "nested-past-the-parser": f'{MESSAGE}2{NAMESPACE},1["heartbeat",'
+    + "[" * 5000
+    + "]" * 5000
+    + "]",
+    "nested-past-any-event": f'{MESSAGE}2{NAMESPACE},1["heartbeat",' + "[" * 40 + "]" * 40 + "]",
 }
 
 
@@ -689,8 +694,10 @@ async def test_ack_id_is_echoed_exactly(server: ParleyServer, wires: Wires, ack_
         '{"_placeholder":true,"num":0}',
         '{"conversationId":"7a1f0c2e-5b8d-4e3a-9c6f-0d2b4a6e8f10","clientId":"c1",'
         '"content":{"_placeholder":true,"num":0}}',
+        '{"conversationId":"7a1f0c2e-5b8d-4e3a-9c6f-0d2b4a6e8f10","clientId":"c1",'
+        '"content":"hi","metadata":{"blob":{"_placeholder":true,"num":0}}}',
     ],
-    ids=["attachment-as-payload", "attachment-nested-in-the-payload"],
+    ids=["attachment-as-payload", "attachment-nested-in-the-payload", "attachment-in-metadata"],
 )
 async def test_binary_event_gets_a_validation_error_ack_and_the_socket_keeps_working(
     server: ParleyServer, wires: Wires, payload: str
@@ -728,6 +735,9 @@ MALFORMED_PACKETS: dict[str, list[str | bytes]] = {
         wire.event_packet("heartbeat", {}, 2),
     ],
     "attachment-without-a-binary-packet": [b"\x01\x02"],
+    "nested-past-the-parser": [
+        f'{MESSAGE}2{NAMESPACE},1["sendMessage",' + "[" * 100_000 + "]" * 100_000 + "]"
+    ],
 }
 
 
@@ -852,3 +862,20 @@ async def test_rest_api_answers_on_the_same_port_while_sockets_are_open(
 
     assert response.status_code == 200, response.text
     assert await chat.call("heartbeat", {}) == HEARTBEAT_OK
+
+
+async def test_polling_client_gone_with_packets_waiting_does_not_hold_a_shutdown(
+    server_factory: Callable[..., ParleyServer], http: httpx.AsyncClient
+) -> None:
+    """A drain waits for polling clients to fetch their acknowledgements, but only for as
+    long as a client that is still there takes to ask (a second), not its whole timeout."""
+    server = server_factory(
+        {"PARLEY_HEARTBEAT_INTERVAL_SECONDS": "0.2", "PARLEY_HEARTBEAT_TIMEOUT_SECONDS": "30"}
+    )
+    await polling_chat(http, server.url, await register(server.url, "alice"))
+    await asyncio.sleep(0.5)  # a ping waits for a GET that never comes
+
+    started = time.monotonic()
+    server.stop()
+
+    assert time.monotonic() - started < 6  # the drain's own timeout is 12 s

@@ -82,6 +82,18 @@ def test_malformed_socketio_packets_are_refused(text: str) -> None:
         packets.decode(text)
 
 
+@pytest.mark.parametrize("depth", [40, 5000])
+def test_nesting_deeper_than_any_event_is_refused(depth: int) -> None:
+    with pytest.raises(MalformedPacket):
+        packets.decode('2/chat,["x",' + "[" * depth + "]" * depth + "]")
+
+
+def test_nesting_an_event_needs_is_accepted() -> None:
+    nested = '{"a":' * 10 + "1" + "}" * 10
+
+    assert packets.decode(f'2/chat,["x",{nested}]').data[0] == "x"
+
+
 def test_placeholder_without_its_attachment_is_refused() -> None:
     packet = packets.decode('51-/chat,["up",{"_placeholder":true,"num":3}]')
     packet.buffers.append(b"x")

@@ -50,6 +50,9 @@ BINARY_ACK = 6
 ACK_ID_MAX_DIGITS = 16
 # Attachments per packet: each is a binary message the server holds until the last arrives.
 ATTACHMENTS_MAX = 16
+# Levels of nesting in a packet's JSON: an event's arguments, a payload, metadata nested 5
+# deep (the contract's limit), with room to spare; deeper is refused before anything walks it.
+DEPTH_MAX = 32
 
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _decode_json = json.JSONDecoder().decode
@@ -126,8 +129,26 @@ def decode(text: str) -> Packet:
             packet.data = _decode_json(text[at:])
         except ValueError:
             raise MalformedPacket("payload is not JSON") from None
+        except RecursionError:
+            raise MalformedPacket("payload nested too deeply") from None
+        _check_depth(packet.data)
     _check_shape(packet)
     return packet
+
+
+def _check_depth(data: Any) -> None:
+    """Refuse nesting deeper than any event needs, before code that walks it recursively."""
+    level = [data]
+    for _ in range(DEPTH_MAX):
+        level = [
+            child
+            for item in level
+            if isinstance(item, list | dict)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return
+    raise MalformedPacket("payload nested too deeply")
 
 
 def _check_shape(packet: Packet) -> None:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from parley.config import Settings
 from parley.errors import ParleyError, RateLimited, Unauthorized, Unavailable, ValidationFailed
 from parley.metrics import Metrics
+from parley.realtime import packets
 from parley.realtime.crossing import EMIT, RESYNC, ROOMS, Crossing
 from parley.realtime.engine import Engine, Namespace, Outgoing, Refused, Socket
 from parley.realtime.polling import polling_app
@@ -36,8 +37,10 @@ NAMESPACE = "/chat"
 # close: a close frame in the same read as an acknowledgement races clients that handle
 # each packet in a task of their own (python-socketio's client drops such an ack).
 DRAIN_LINGER_SECONDS = 0.2
-# How often a drain looks whether polling clients have fetched what waits for them.
+# How often a drain looks whether polling clients have fetched what waits for them, and
+# how long it waits for that: a polling client asks again within moments of an answer.
 DRAIN_POLL_SECONDS = 0.05
+DRAIN_FETCH_SECONDS = 1.0
 
 PayloadT = TypeVar("PayloadT", bound=BaseModel)
 
@@ -253,10 +256,13 @@ class RealtimeServer:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._idle.wait()
-                # WebSockets have their acknowledgements already; polling clients fetch them.
+                # WebSockets have their acknowledgements already; polling clients fetch
+                # theirs within moments, and one that has not in a second has gone.
                 sessions = self._engine.sessions.values()
-                # A signal per polling fetch would cost every fetch for this one wait.
-                while any(session.waiting_packets for session in sessions):  # noqa: ASYNC110
+                fetched_by = time.monotonic() + DRAIN_FETCH_SECONDS
+                while any(session.waiting_packets for session in sessions):
+                    if time.monotonic() >= fetched_by:
+                        break
                     await asyncio.sleep(DRAIN_POLL_SECONDS)
                 if self._engine.sessions:
                     await asyncio.sleep(DRAIN_LINGER_SECONDS)
@@ -515,6 +521,8 @@ class RealtimeServer:
             raise ValidationFailed(f"unknown event {event!r}")
         if len(args) != 1 or not isinstance(args[0], dict):
             raise ValidationFailed("the payload must be one JSON object")
+        if packets.has_binary(args[0]):
+            raise ValidationFailed("binary values are not accepted: the payload must be JSON")
         try:
             payload = route.model.model_validate(args[0])
         except ValidationError as exc:

@@ -44,6 +44,8 @@ PROTOCOL_ERROR = 1002
 INVALID_DATA = 1007
 TOO_BIG = 1009
 SERVICE_RESTART = 1012
+# Close codes no endpoint may send (RFC 6455, 7.4.1), or not yet assigned.
+_RESERVED_CODES = {1004, 1005, 1006, 1015, *range(1016, 3000)}
 
 # An upgrade request's headers larger than this are not a browser's or a client library's.
 REQUEST_MAX_BYTES = 16 * 1024
@@ -295,7 +297,8 @@ class WebSocketConnection(asyncio.Protocol):
             self._write(frame_bytes(0x80 | _PONG, payload))
         elif opcode == _CLOSE:
             code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else NORMAL
-            self.close(code if 1000 <= code < 5000 and code not in (1005, 1006) else NORMAL)
+            valid = len(payload) != 1 and 1000 <= code < 5000 and code not in _RESERVED_CODES
+            self.close(code if valid else PROTOCOL_ERROR)
         elif opcode != _PONG:
             raise _Fail(PROTOCOL_ERROR, "reserved opcode")
 
