@@ -22,7 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect as websocket_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Origin
 
 from tests.integration.helpers import error_of, new_client_id, ok, start_direct
 from tests.support import wire
@@ -36,6 +38,7 @@ from tests.support.wire import (
     OP_PING,
     OP_PONG,
     OP_TEXT,
+    OPEN,
     PING,
     PONG,
     ChatWire,
@@ -879,3 +882,35 @@ async def test_polling_client_gone_with_packets_waiting_does_not_hold_a_shutdown
     server.stop()
 
     assert time.monotonic() - started < 6  # the drain's own timeout is 12 s
+
+
+# Origins
+
+
+ALLOWED_ORIGIN = "http://chat.example.com"
+
+
+async def test_with_origins_configured_only_those_and_the_servers_own_may_connect(
+    server_factory: Callable[..., ParleyServer], http: httpx.AsyncClient
+) -> None:
+    server = server_factory({"PARLEY_CORS_ORIGINS": ALLOWED_ORIGIN})
+    own = server.url  # http://127.0.0.1:PORT, as a page the server itself serves sends it
+
+    allowed = await http.get(wire.engine_url(server.url), headers={"Origin": ALLOWED_ORIGIN})
+    same = await http.get(wire.engine_url(server.url), headers={"Origin": own})
+    foreign = await http.get(wire.engine_url(server.url), headers={"Origin": "http://evil.example"})
+
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert same.status_code == 200, same.text
+    assert foreign.status_code == 403, foreign.text
+    with pytest.raises(InvalidStatus) as refused:
+        await websocket_connect(
+            wire.websocket_url(server.url), origin=Origin("http://evil.example"), proxy=None
+        )
+    assert refused.value.response.status_code == 403
+    accepted = await websocket_connect(
+        wire.websocket_url(server.url), origin=Origin(ALLOWED_ORIGIN), proxy=None
+    )
+    assert str(await accepted.recv()).startswith(OPEN)
+    await accepted.close()

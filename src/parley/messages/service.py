@@ -66,14 +66,13 @@ MAX_BATCH = 256
 
 
 # The writer's statements, built once: a statement object keeps its cache key, so running
-# it again costs no compiling; writes are plain executemany, without the ORM's bookkeeping.
+# it again costs no compiling. They are Core, on tables rather than mapped classes, and run
+# on the session's connection: no ORM work per statement or per row.
 _conversations = Base.metadata.tables["conversations"]
 _participants = Base.metadata.tables["participants"]
 _messages = Base.metadata.tables["messages"]
 # Lookups by pairs ask IN of each column and keep the pairs asked: SQLite walks its unique
 # index for that, but scans the whole table for a row-value IN of the pairs themselves.
-# The writer's statements are Core, on tables rather than mapped classes: they run on the
-# session's connection, without the ORM's per-statement and per-row work.
 _MEMBERSHIPS = select(
     _participants.c.conversation_id, _participants.c.user_id, _participants.c.id
 ).where(

@@ -23,6 +23,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from parley.realtime import packets
 from parley.realtime.packets import MalformedPacket, Packet
@@ -89,9 +90,6 @@ class Socket:
         self.rooms: set[str] = set()
         # What the namespace's handlers keep about this socket (Parley: the user).
         self.context: Any = None
-
-    def send(self, out: Outgoing) -> None:
-        self.session.deliver(out)
 
 
 ConnectHandler = Callable[[Socket, Any], Awaitable[None]]
@@ -201,6 +199,12 @@ class Engine:
         self.namespaces: dict[str, Namespace] = {}
         # Handler tasks, held until done (the loop keeps only weak references).
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    def allows_origin(self, origin: str, host: str | None) -> bool:
+        """With no origins configured, any; else those, and the server's own."""
+        if not self.cors_origins or "*" in self.cors_origins:
+            return True
+        return origin in self.cors_origins or urlsplit(origin).netloc == host
 
     def add_namespace(self, namespace: Namespace) -> None:
         self.namespaces[namespace.name] = namespace

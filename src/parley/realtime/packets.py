@@ -82,18 +82,18 @@ def encode(packet_type: int, namespace: str, data: Any, ack_id: int | None = Non
     """A Socket.IO packet as the Engine.IO message payloads that carry it: its text, then
     one bytes value per attachment when `data` holds any bytes."""
     buffers: list[bytes] = []
-    data = _hollow(data, buffers)
-    if buffers:
-        packet_type = BINARY_EVENT if packet_type == EVENT else BINARY_ACK
+    try:
+        body = "" if data is None else _encode_json(data)
+    except TypeError:  # bytes in it (JSON has none): placeholders, and the bytes apart
+        body = _encode_json(_hollow(data, buffers))
     head = str(packet_type)
     if buffers:
-        head += f"{len(buffers)}-"
+        head = str(BINARY_EVENT if packet_type == EVENT else BINARY_ACK) + f"{len(buffers)}-"
     if namespace != "/":
         head += namespace + ","
     if ack_id is not None:
         head += str(ack_id)
-    text = head if data is None else head + _encode_json(data)
-    return [text, *buffers]
+    return [head + body, *buffers]
 
 
 def decode(text: str) -> Packet:

@@ -19,7 +19,6 @@ from starlette.types import Receive, Scope, Send
 from parley.realtime import packets
 from parley.realtime.engine import Engine, Session
 from parley.realtime.packets import MalformedPacket
-from parley.realtime.websocket import allowed_origin
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +146,7 @@ class PollingEndpoint:
         origin = headers.get("origin")
         if origin is None or not self._engine.cors_origins:
             return []
-        if not allowed_origin(self._engine, origin, headers.get("host")):
+        if not self._engine.allows_origin(origin, headers.get("host")):
             return None
         return [
             (b"access-control-allow-origin", origin.encode("latin-1")),

@@ -188,7 +188,7 @@ class WebSocketConnection(asyncio.Protocol):
             self._refuse(400, "not a WebSocket handshake")
             return
         origin = headers.get("origin")
-        if origin is not None and not allowed_origin(self._engine, origin, headers.get("host")):
+        if origin is not None and not self._engine.allows_origin(origin, headers.get("host")):
             self._refuse(403, "origin not allowed")
             return
         query = {name: values[-1] for name, values in parse_qs(url.query).items()}
@@ -337,13 +337,6 @@ class _Fail(Exception):
     def __init__(self, code: int, reason: str) -> None:
         self.code = code
         self.reason = reason
-
-
-def allowed_origin(engine: Engine, origin: str, host: str | None) -> bool:
-    """With no origins configured, any; else those, and the server's own."""
-    if not engine.cors_origins or "*" in engine.cors_origins:
-        return True
-    return origin in engine.cors_origins or urlsplit(origin).netloc == host
 
 
 def _engineio_problem(query: dict[str, str], transport: str) -> str | None:
